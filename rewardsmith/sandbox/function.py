@@ -1,0 +1,196 @@
+"""``ScoringFunction``: LLM-written (or baseline) source turned into a safe callable.
+
+The source is checked against the allow-list when the object is made; every call runs in the
+sandbox process, never in this one. ``export`` writes a standalone ``.py`` file that needs neither
+rewardsmith nor anything outside the standard library.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .checks import check_source
+from .params import FitResult, declared_params, fit_params
+from .runner import Sandbox, default_sandbox
+
+
+class ScoringFunction:
+    """A checked ``def score(attrs) -> float`` with its source.
+
+    ``attributes`` (optional) names the columns the function expects, in order; ``predict`` uses it
+    to pick columns from a DataFrame. ``name`` is a short label (e.g. ``"ols"``).
+    """
+
+    def __init__(
+        self,
+        source: str,
+        attributes: list[str] | tuple[str, ...] | None = None,
+        *,
+        name: str = "score",
+        sandbox: Sandbox | None = None,
+    ):
+        self._tree = check_source(source)
+        self.source = source
+        self.attributes = tuple(attributes) if attributes is not None else None
+        self.name = name
+        self._sandbox = sandbox
+
+    # -- inspection --------------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, float]:
+        """The declared constants (``PARAMS``), {} when there are none."""
+        return declared_params(self.source)
+
+    @property
+    def complexity(self) -> int:
+        """Size of the function: the number of AST nodes, docstrings and comments excluded."""
+        from ..metrics.complexity import complexity
+
+        return complexity(self.source)
+
+    def __repr__(self) -> str:
+        return f"ScoringFunction(name={self.name!r}, complexity={self.complexity})"
+
+    def __str__(self) -> str:
+        return self.source
+
+    # -- calling -----------------------------------------------------------------------------
+    def __call__(self, attrs: dict[str, float]) -> float:
+        """Score one item. Runs in the sandbox like everything else."""
+        columns = list(attrs)
+        row = np.array([[float(attrs[c]) for c in columns]], dtype=np.float64)
+        return float(self._run(columns, row)[0])
+
+    def predict(self, rows, attributes: list[str] | None = None) -> np.ndarray:
+        """Score every row of a DataFrame, a ``RowTable`` or a 2-D array; returns float64 (n,)."""
+        columns, matrix = self._matrix(rows, attributes)
+        return self._run(columns, matrix)
+
+    def _run(self, columns, matrix, param_sets=None) -> np.ndarray:
+        sandbox = self._sandbox or default_sandbox()
+        return sandbox.evaluate(self.source, columns, matrix, param_sets, checked=True)
+
+    def _matrix(self, rows, attributes):
+        attributes = attributes or (list(self.attributes) if self.attributes else None)
+        if hasattr(rows, "X") and hasattr(rows, "attributes"):  # a RowTable
+            return list(rows.attributes), np.asarray(rows.X, dtype=np.float64)
+        if isinstance(rows, pd.DataFrame):
+            columns = attributes or [c for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c])]
+            missing = [c for c in columns if c not in rows.columns]
+            if missing:
+                raise KeyError(f"the table lacks columns the function expects: {missing}")
+            return list(columns), rows[list(columns)].to_numpy(dtype=np.float64)
+        matrix = np.asarray(rows, dtype=np.float64)
+        if matrix.ndim != 2 or attributes is None or matrix.shape[1] != len(attributes):
+            raise ValueError("a 2-D array needs attribute names for each of its columns")
+        return list(attributes), matrix
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit_params(self, rows, y=None, attributes=None, **kwargs) -> tuple[ScoringFunction, FitResult]:
+        """Fit the declared constants on ``rows`` (a RowTable, or a DataFrame/array with ``y``).
+
+        Returns a new ``ScoringFunction`` with the fitted values in its source, and the fit report.
+        """
+        columns, matrix = self._matrix(rows, attributes)
+        if y is None:
+            if not hasattr(rows, "y"):
+                raise ValueError("pass y (the target values) with a DataFrame or array")
+            y = rows.y
+        result = fit_params(self.source, columns, matrix, np.asarray(y, dtype=np.float64),
+                            sandbox=self._sandbox, **kwargs)
+        fitted = ScoringFunction(result.source, self.attributes, name=self.name,
+                                 sandbox=self._sandbox)
+        return fitted, result
+
+    # -- export ------------------------------------------------------------------------------
+    def export(self, path: str | os.PathLike, *, header: str = "") -> Path:
+        """Write a standalone ``.py`` file: the source plus a small CSV command-line entry point.
+
+        The file is written to a temporary name and renamed, so it is never half-written.
+        """
+        path = Path(path)
+        text = render_standalone(self.source, header=header)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, **kwargs) -> ScoringFunction:
+        """Read a scoring function from a ``.py`` file (an export, or hand-written).
+
+        Only the allowed part is kept: module docstring, ``import math``, ``PARAMS`` and other
+        constants, and function definitions. The export's ``if __name__ == "__main__":`` block is
+        dropped; anything else still has to pass the static check.
+        """
+        text = Path(path).read_text(encoding="utf-8")
+        return cls(strip_main_block(text), **kwargs)
+
+
+_MAIN_BLOCK = '''
+
+if __name__ == "__main__":
+    # Score a CSV file: python this_file.py items.csv  -> prints one score per row.
+    import csv
+    import sys
+
+    with open(sys.argv[1], newline="", encoding="utf-8") as handle:
+        for record in csv.DictReader(handle):
+            values = {}
+            for key, text in record.items():
+                try:
+                    values[key] = float(text)
+                except (TypeError, ValueError):
+                    pass  # ids and free-text columns are not attributes
+            print(score(values))
+'''
+
+
+def render_standalone(source: str, header: str = "") -> str:
+    """The text of a standalone module: header comment, ``import math``, source, CSV entry point."""
+    lines = []
+    if header:
+        lines += [f"# {line}".rstrip() for line in header.strip().splitlines()]
+    lines.append("# Written by rewardsmith; runs with the Python standard library alone.")
+    body = source.strip("\n")
+    if not _imports_math(body):
+        lines.append("import math  # noqa: F401  (available to the scoring function)")
+    lines.append("")
+    return "\n".join(lines) + "\n" + body + "\n" + _MAIN_BLOCK
+
+
+def strip_main_block(text: str) -> str:
+    """Remove top-level ``if __name__ == "__main__":`` blocks (an export's entry point)."""
+    tree = ast.parse(text)
+    lines = text.splitlines(keepends=True)
+    for stmt in reversed(tree.body):
+        if (
+            isinstance(stmt, ast.If)
+            and isinstance(stmt.test, ast.Compare)
+            and isinstance(stmt.test.left, ast.Name)
+            and stmt.test.left.id == "__name__"
+        ):
+            del lines[stmt.lineno - 1 : stmt.end_lineno]
+    return "".join(lines)
+
+
+def _imports_math(source: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    return any(
+        isinstance(s, ast.Import) and any(a.name == "math" for a in s.names) for s in tree.body
+    )

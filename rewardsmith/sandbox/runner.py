@@ -1,0 +1,233 @@
+"""Runs checked scoring code in a separate, limited, killable process.
+
+One ``Sandbox`` owns one warm worker process (``sandbox/worker.py``). A call sends the code and a
+key for the rows; rows are shipped once per table and cached in the worker, so evaluating many
+candidates (or many parameter sets while fitting constants) on the same rows costs only the
+scoring itself. The worker gets:
+
+- an empty environment (no API keys or tokens reach it) and ``python -I -S`` (no site, no user paths);
+- an address-space limit (memory) and a per-call CPU-time limit, set inside the worker;
+- a wall-clock limit enforced here: past it the whole process group is SIGKILLed and a fresh worker
+  is started on the next call. A thread cannot be killed; a process can.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .checks import check_source
+
+WORKER_PATH = Path(__file__).with_name("worker.py")
+
+
+class SandboxError(RuntimeError):
+    """The candidate failed while running. ``line`` is the line in its source (0 when unknown)."""
+
+    def __init__(self, message: str, line: int = 0):
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line else message)
+
+
+class SandboxTimeout(SandboxError):
+    """The candidate ran past the wall-clock limit and was killed."""
+
+
+class SandboxCrash(SandboxError):
+    """The worker died: CPU-time or memory limit, or a crash of the interpreter."""
+
+
+class Sandbox:
+    """A warm, isolated worker process for evaluating scoring functions on batches of rows.
+
+    ``timeout_s`` is the wall-clock limit of one call, ``cpu_s`` its CPU-time limit and
+    ``memory_mb`` the worker's address-space limit. Thread-safe: calls are serialised.
+    """
+
+    def __init__(self, timeout_s: float = 10.0, cpu_s: float = 10.0, memory_mb: int = 1024):
+        self.timeout_s = timeout_s
+        self.cpu_s = cpu_s
+        self.memory_mb = memory_mb
+        self._proc: subprocess.Popen | None = None
+        self._loaded: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- public ------------------------------------------------------------------------------
+    def evaluate(
+        self,
+        source: str,
+        columns: list[str] | tuple[str, ...],
+        matrix: np.ndarray,
+        param_sets: list[dict[str, float]] | None = None,
+        *,
+        checked: bool = False,
+    ) -> np.ndarray:
+        """Run ``score`` on every row of ``matrix`` (n x len(columns)).
+
+        Returns shape (n,) or, with ``param_sets``, (len(param_sets), n). Raises
+        ``UnsafeCodeError`` (static check), ``SandboxTimeout``, ``SandboxCrash`` or
+        ``SandboxError`` (the code raised, or returned a non-number).
+        """
+        if not checked:
+            check_source(source)
+        matrix = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64).T)  # column-major rows
+        columns = [str(c) for c in columns]
+        if matrix.shape[0] != len(columns):
+            raise ValueError(f"matrix has {matrix.shape[0]} columns, {len(columns)} names given")
+        n = matrix.shape[1]
+        payload = matrix.tobytes()
+        key = hashlib.blake2b(payload + json.dumps(columns).encode(), digest_size=16).hexdigest()
+        with self._lock:
+            header = {"op": "eval", "key": key, "source": source,
+                      "param_sets": param_sets, "cpu_s": self.cpu_s}
+            reply, data = self._request_with_rows(header, key, columns, n, payload)
+        if not reply.get("ok"):
+            raise SandboxError(reply.get("error", "unknown error"), reply.get("line", 0))
+        out = np.frombuffer(data, dtype=np.float64).reshape(reply["shape"])
+        return out if param_sets is not None else out[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._kill()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _request_with_rows(self, header, key, columns, n, payload):
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+        if key not in self._loaded:
+            load = {"op": "load", "key": key, "columns": columns, "n": n, "nbytes": len(payload)}
+            reply, _ = self._roundtrip(load, payload, timeout=max(self.timeout_s, 30.0))
+            if not reply.get("ok"):
+                raise SandboxCrash(f"could not load rows into the sandbox: {reply.get('error')}")
+            self._loaded.add(key)
+        reply, data = self._roundtrip(header, b"", timeout=self.timeout_s)
+        if reply.get("missing_rows"):  # the worker dropped the table from its small cache
+            self._loaded.discard(key)
+            return self._request_with_rows(header, key, columns, n, payload)
+        return reply, data
+
+    def _start(self) -> None:
+        self._kill()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(WORKER_PATH), str(self.memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={"PATH": os.defpath, "LC_ALL": "C.UTF-8"},  # nothing secret is inherited
+            cwd="/",
+            start_new_session=True,  # its own process group, so a kill takes everything with it
+            close_fds=True,
+        )
+        self._loaded.clear()
+        _LIVE.add(self)
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        self._loaded.clear()
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        proc.wait()
+
+    def _roundtrip(self, header: dict, payload: bytes, timeout: float):
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        if payload:
+            header = dict(header, nbytes=len(payload))
+        data = json.dumps(header).encode()
+        try:
+            proc.stdin.write(struct.pack("<I", len(data)) + data + payload)
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self._kill()
+            raise SandboxCrash("the sandbox worker died before the call") from None
+        deadline = time.monotonic() + timeout
+        fd = proc.stdout.fileno()
+        try:
+            size = struct.unpack("<I", self._read(fd, 4, deadline))[0]
+            reply = json.loads(self._read(fd, size, deadline))
+            body = self._read(fd, reply.get("nbytes", 0), deadline)
+        except TimeoutError:
+            self._kill()
+            raise SandboxTimeout(
+                f"timed out after {timeout:g} s (wall clock); the process was killed"
+            ) from None
+        except EOFError:
+            code = proc.wait()
+            self._kill()
+            raise SandboxCrash(_describe_exit(code)) from None
+        return reply, body
+
+    @staticmethod
+    def _read(fd: int, n: int, deadline: float) -> bytes:
+        chunks, remaining = [], n
+        while remaining:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+
+def _describe_exit(code: int) -> str:
+    if code == -signal.SIGXCPU:
+        return "CPU time limit exceeded; the process was killed"
+    if code == -signal.SIGKILL:
+        return "the process was killed (memory or time limit)"
+    if code is not None and code < 0:
+        return f"the sandbox process died from signal {signal.Signals(-code).name}"
+    return f"the sandbox process exited unexpectedly (exit code {code}); memory limit likely"
+
+
+_LIVE: set[Sandbox] = set()
+_default: Sandbox | None = None
+_default_lock = threading.Lock()
+
+
+def default_sandbox() -> Sandbox:
+    """The process-wide sandbox used when none is passed explicitly."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Sandbox()
+        return _default
+
+
+@atexit.register
+def _close_all() -> None:
+    for sandbox in list(_LIVE):
+        sandbox._kill()

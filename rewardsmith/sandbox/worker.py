@@ -1,0 +1,198 @@
+"""The sandbox worker: a separate Python process that runs already-checked scoring code.
+
+Started by ``sandbox.runner`` as ``python -I -S worker.py`` with an empty environment (no API keys),
+its own session, and stdin/stdout as the only channel. It imports nothing outside the standard
+library, so it starts in a few milliseconds and carries none of the parent's state.
+
+Protocol (all integers little-endian): each message is a 4-byte header length, a JSON header, and a
+payload whose byte length the header gives. Requests:
+
+- ``{"op": "load", "key": K, "columns": [...], "n": N, "nbytes": B}`` + float64 column-major matrix:
+  caches the rows as a list of dicts under K (a hash chosen by the parent).
+- ``{"op": "eval", "key": K, "source": S, "param_sets": [dict, ...] | null, "cpu_s": T}``:
+  runs ``score`` on every cached row, once per parameter set (``null`` = the source's own values),
+  and answers with float64 outputs.
+
+Replies: ``{"ok": true, "shape": [sets, n]}`` + payload, or ``{"ok": false, "error": E, "line": L}``.
+The worker dies (and the parent restarts it) when a limit is hit: SIGXCPU for CPU time, MemoryError
+for the address-space limit, SIGKILL from the parent for wall-clock time.
+"""
+
+import json
+import math
+import os
+import resource
+import struct
+import sys
+import traceback
+from array import array
+
+_SAFE_BUILTIN_NAMES = (
+    "abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "isinstance", "len", "list",
+    "max", "min", "pow", "range", "reversed", "round", "sorted", "str", "sum", "tuple", "zip",
+    "ArithmeticError", "Exception", "KeyError", "OverflowError", "TypeError", "ValueError",
+    "ZeroDivisionError",
+)
+
+
+def _safe_import(name, globals=None, locals=None, fromlist=(), level=0):
+    # `import math` compiles to a call of __import__; only math is reachable that way.
+    if name == "math" and not level:
+        return math
+    raise ImportError(f"import of {name!r} is not allowed")
+
+
+def _builtins():
+    import builtins
+
+    table = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+    table["__import__"] = _safe_import
+    return table
+
+
+_BUILTINS = _builtins()
+_MAX_ROW_SETS = 8  # cached tables; old ones are dropped first
+_MAX_COMPILED = 32
+
+
+def _read_exact(stream, n):
+    chunks = []
+    while n:
+        chunk = stream.read(n)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _send(out, header, payload=b""):
+    data = json.dumps(header).encode()
+    out.write(struct.pack("<I", len(data)) + data + payload)
+    out.flush()
+
+
+def _error_line(exc):
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == "<scoring-function>":
+            return frame.lineno
+    if isinstance(exc, SyntaxError):
+        return exc.lineno or 0
+    return 0
+
+
+def _compile(source):
+    namespace = {"__builtins__": _BUILTINS, "__name__": "scoring_function"}
+    exec(compile(source, "<scoring-function>", "exec"), namespace)
+    fn = namespace.get("score")
+    if not callable(fn):
+        raise TypeError("the source defines no callable named score")
+    return namespace, fn
+
+
+def _run(namespace, fn, rows, params):
+    if params is not None:
+        base = namespace.get("PARAMS")
+        merged = dict(base) if isinstance(base, dict) else {}
+        merged.update(params)
+        namespace["PARAMS"] = merged
+    out = array("d")
+    append = out.append
+    for i, attrs in enumerate(rows):
+        value = fn(attrs)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(
+                f"score returned {type(value).__name__} for row {i}; it must return a number"
+            )
+        try:
+            append(float(value))
+        except OverflowError:
+            append(math.inf if value > 0 else -math.inf)
+    return out
+
+
+def _limit_cpu(seconds):
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = used.ru_utime + used.ru_stime
+    soft = int(math.ceil(spent + seconds))
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def main():
+    memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file may grow, even if one were opened
+    sys.setrecursionlimit(200)
+
+    inp = sys.stdin.buffer
+    out = os.fdopen(os.dup(1), "wb")
+    # Nothing the scoring code does may write into the protocol channel.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+    tables = {}
+    compiled = {}
+    while True:
+        try:
+            (size,) = struct.unpack("<I", _read_exact(inp, 4))
+        except EOFError:
+            return
+        header = json.loads(_read_exact(inp, size))
+        payload = _read_exact(inp, header.get("nbytes", 0))
+        op = header["op"]
+        if op == "load":
+            columns, n = header["columns"], header["n"]
+            values = array("d")
+            values.frombytes(payload)
+            cols = [values[j * n:(j + 1) * n] for j in range(len(columns))]
+            tables[header["key"]] = [dict(zip(columns, row)) for row in zip(*cols)]
+            while len(tables) > _MAX_ROW_SETS:
+                tables.pop(next(iter(tables)))
+            _send(out, {"ok": True})
+        elif op == "eval":
+            rows = tables.get(header["key"])
+            if rows is None:
+                _send(out, {"ok": False, "error": "rows not loaded", "missing_rows": True})
+                continue
+            _limit_cpu(header.get("cpu_s", 10))
+            try:
+                source = header["source"]
+                entry = compiled.get(source)
+                if entry is None:
+                    entry = _compile(source)
+                    compiled[source] = entry
+                    while len(compiled) > _MAX_COMPILED:
+                        compiled.pop(next(iter(compiled)))
+                namespace, fn = entry
+                original = namespace.get("PARAMS")
+                param_sets = header.get("param_sets") or [None]
+                result = array("d")
+                try:
+                    for params in param_sets:
+                        result.extend(_run(namespace, fn, rows, params))
+                finally:
+                    namespace["PARAMS"] = original
+            except RecursionError:
+                _send(out, {"ok": False, "error": "RecursionError: recursion too deep", "line": 0})
+                continue
+            except MemoryError:
+                _send(out, {"ok": False, "error": "MemoryError: memory limit exceeded", "line": 0})
+                continue
+            except Exception as exc:  # the candidate's own failure, reported as feedback
+                message = f"{type(exc).__name__}: {exc}"[:500]
+                _send(out, {"ok": False, "error": message, "line": _error_line(exc)})
+                continue
+            _send(out, {"ok": True, "shape": [len(param_sets), len(rows)],
+                        "nbytes": len(result) * 8}, result.tobytes())
+        else:
+            _send(out, {"ok": False, "error": f"unknown op {op!r}"})
+
+
+if __name__ == "__main__":
+    main()
