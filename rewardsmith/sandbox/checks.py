@@ -1,9 +1,9 @@
 """Static allow-list check of LLM-written scoring code.
 
-Every function an LLM writes is untrusted. Before it runs anywhere we parse it and accept only a small
-language: arithmetic, comparisons, boolean logic, if/else, local names and assignments, bounded
-``for`` loops and comprehensions, ``attrs[...]`` / ``attrs.get``, a handful of builtins and the
-``math`` module. Anything else is rejected with the line and the reason; the message doubles as
+Every function an LLM writes is untrusted. Before it runs anywhere we parse it and accept only a
+small language: arithmetic, comparisons, boolean logic, if/else, local names and assignments,
+bounded ``for`` loops and comprehensions, ``attrs[...]`` / ``attrs.get``, a handful of builtins and
+the ``math`` module. Anything else is rejected with the line and the reason; the message doubles as
 feedback for the LLM, so it says what to do instead.
 
 This is the first of two walls: the code then runs in a separate, resource-limited process
@@ -60,7 +60,9 @@ _FORBIDDEN_NAMES = {
 
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
 _UNARYOPS = (ast.UAdd, ast.USub, ast.Not)
-_CMPOPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot)
+_CMPOPS = (
+    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot,
+)
 _MAX_SOURCE_CHARS = 20_000
 _MAX_STRING_CHARS = 200
 
@@ -96,7 +98,7 @@ def check_source(source: str) -> ast.Module:
     except SyntaxError as exc:
         raise UnsafeCodeError(f"syntax error: {exc.msg}", exc.lineno or 0) from None
     except (ValueError, MemoryError, RecursionError) as exc:  # null bytes, absurd nesting
-        raise UnsafeCodeError(f"cannot parse source: {exc}") from None
+        raise UnsafeCodeError(f"cannot parse source: {exc or type(exc).__name__}") from None
     _Checker(tree).run()
     return tree
 
@@ -104,45 +106,37 @@ def check_source(source: str) -> ast.Module:
 class _Checker(ast.NodeVisitor):
     def __init__(self, tree: ast.Module):
         self.tree = tree
-        self.defined: set[str] = set()
-        self.functions: set[str] = set()
+        # Names bound in each enclosing scope (module first). A name counts as defined only where
+        # Python would resolve it, so `def f(open): ...` does not license `open(...)` in score.
+        self.scopes: list[set[str]] = []
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> None:
-        self._collect_definitions()
         for stmt in self.tree.body:
             self._check_top_level(stmt)
-        score = [s for s in self.tree.body if isinstance(s, ast.FunctionDef) and s.name == ENTRY_POINT]
+        score = [
+            s for s in self.tree.body if isinstance(s, ast.FunctionDef) and s.name == ENTRY_POINT
+        ]
         if not score:
-            raise UnsafeCodeError(f"no function named '{ENTRY_POINT}': define def score(attrs): ...")
+            raise UnsafeCodeError(
+                f"no function named '{ENTRY_POINT}': define def score(attrs): ..."
+            )
         args = score[0].args
         if len(args.args) != 1 or args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
             raise UnsafeCodeError(
                 "score must take exactly one argument: def score(attrs):", score[0].lineno
             )
+        self.scopes = [_bound_names(self.tree.body)]
         try:
             self.visit(self.tree)
         except RecursionError:
             raise UnsafeCodeError("expression nested too deeply") from None
 
-    def _collect_definitions(self) -> None:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.FunctionDef):
-                self.defined.add(node.name)
-                self.functions.add(node.name)
-            elif isinstance(node, ast.arg):
-                self.defined.add(node.arg)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                self.defined.add(node.id)
-            elif isinstance(node, ast.ExceptHandler) and node.name:
-                self.defined.add(node.name)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    self.defined.add(alias.asname or alias.name)
-
     def _check_top_level(self, stmt: ast.stmt) -> None:
         ok = (
-            isinstance(stmt, (ast.FunctionDef, ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign))
+            isinstance(
+                stmt, (ast.FunctionDef, ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign)
+            )
             or _is_docstring(stmt)
         )
         if not ok:
@@ -172,7 +166,8 @@ class _Checker(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.module != "math" or node.level:
             raise UnsafeCodeError(
-                f"import from '{node.module}' is not allowed; only math may be imported", node.lineno
+                f"import from '{node.module}' is not allowed; only math may be imported",
+                node.lineno,
             )
         for alias in node.names:
             if alias.name not in MATH_NAMES:
@@ -182,17 +177,20 @@ class _Checker(ast.NodeVisitor):
         _check_identifier(node.name, node.lineno)
         if node.decorator_list:
             raise UnsafeCodeError("decorators are not allowed", node.lineno)
-        if node.returns is not None or any(a.annotation is not None for a in _all_args(node.args)):
-            # Annotations are evaluated at definition time: allow only plain names like float/dict.
-            for ann in [node.returns, *(a.annotation for a in _all_args(node.args))]:
-                if ann is not None and not (isinstance(ann, ast.Name) and ann.id in _ANNOTATIONS):
-                    raise UnsafeCodeError(
-                        "annotations may only be float, int, dict, bool or str", node.lineno
-                    )
+        for arg in _all_args(node.args):
+            _check_identifier(arg.arg, node.lineno)
+        # Annotations are evaluated at definition time: allow only plain names like float/dict.
+        for ann in [node.returns, *(a.annotation for a in _all_args(node.args))]:
+            _check_annotation(ann, node.lineno)
         for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
             self.visit(default)
-        for stmt in node.body:
-            self.visit(stmt)
+        local = _bound_names(node.body) | {a.arg for a in _all_args(node.args)}
+        self.scopes.append(local)
+        try:
+            for stmt in node.body:
+                self.visit(stmt)
+        finally:
+            self.scopes.pop()
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
@@ -201,6 +199,8 @@ class _Checker(ast.NodeVisitor):
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self._check_target(node.target)
+        # A module-level annotation is evaluated when the module runs, like any expression.
+        _check_annotation(node.annotation, node.lineno)
         if node.value is not None:
             self.visit(node.value)
 
@@ -228,6 +228,17 @@ class _Checker(ast.NodeVisitor):
         self._check_iterable(node.iter)
         for stmt in node.body + node.orelse:
             self.visit(stmt)
+
+    def _visit_comprehension_scope(self, node: ast.expr) -> None:
+        # A comprehension is its own scope: its targets are visible only inside it.
+        self.scopes.append(_bound_names([g.target for g in node.generators]))
+        try:
+            self.generic_visit(node)
+        finally:
+            self.scopes.pop()
+
+    visit_ListComp = visit_SetComp = _visit_comprehension_scope
+    visit_DictComp = visit_GeneratorExp = _visit_comprehension_scope
 
     def visit_comprehension(self, node: ast.comprehension) -> None:
         if node.is_async:
@@ -281,7 +292,8 @@ class _Checker(ast.NodeVisitor):
     # -- expressions -------------------------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
         _check_identifier(node.id, node.lineno)
-        if isinstance(node.ctx, ast.Load) and node.id not in self.defined:
+        visible = any(node.id in scope for scope in self.scopes)
+        if isinstance(node.ctx, ast.Load) and not visible:
             if node.id in _FORBIDDEN_NAMES:
                 raise UnsafeCodeError(f"'{node.id}': {_FORBIDDEN_NAMES[node.id]}", node.lineno)
             if node.id not in _KNOWN_GLOBALS:
@@ -380,6 +392,36 @@ def _check_identifier(name: str, line: int) -> None:
     if name.startswith("_") and name != "_":
         # Private names are the usual route to interpreter internals (e.g. _io, _posixsubprocess).
         raise UnsafeCodeError(f"names starting with '_' are not allowed ('{name}')", line)
+
+
+def _check_annotation(ann: ast.expr | None, line: int) -> None:
+    if ann is not None and not (isinstance(ann, ast.Name) and ann.id in _ANNOTATIONS):
+        raise UnsafeCodeError("annotations may only be float, int, dict, bool or str", line)
+
+
+_OWN_SCOPE = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)
+
+
+def _bound_names(nodes: list[ast.AST]) -> set[str]:
+    """Names bound directly in the scope holding ``nodes``: assignment and loop targets, except
+    names, imports and the names of nested functions (whose bodies are scopes of their own)."""
+    names: set[str] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, _OWN_SCOPE):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        stack.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:

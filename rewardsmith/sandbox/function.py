@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_source
-from .params import FitResult, declared_params, fit_params
+from .params import FitResult, declared_params, fit_params, source_lines
 from .runner import Sandbox, default_sandbox
 
 
@@ -81,7 +81,9 @@ class ScoringFunction:
         if hasattr(rows, "X") and hasattr(rows, "attributes"):  # a RowTable
             return list(rows.attributes), np.asarray(rows.X, dtype=np.float64)
         if isinstance(rows, pd.DataFrame):
-            columns = attributes or [c for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c])]
+            columns = attributes or [
+                c for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c])
+            ]
             missing = [c for c in columns if c not in rows.columns]
             if missing:
                 raise KeyError(f"the table lacks columns the function expects: {missing}")
@@ -92,7 +94,9 @@ class ScoringFunction:
         return list(attributes), matrix
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit_params(self, rows, y=None, attributes=None, **kwargs) -> tuple[ScoringFunction, FitResult]:
+    def fit_params(
+        self, rows, y=None, attributes=None, **kwargs
+    ) -> tuple[ScoringFunction, FitResult]:
         """Fit the declared constants on ``rows`` (a RowTable, or a DataFrame/array with ``y``).
 
         Returns a new ``ScoringFunction`` with the fitted values in its source, and the fit report.
@@ -163,18 +167,31 @@ def render_standalone(source: str, header: str = "") -> str:
     lines = []
     if header:
         lines += [f"# {line}".rstrip() for line in header.strip().splitlines()]
-    lines.append("# Written by rewardsmith; runs with the Python standard library alone.")
-    body = source.strip("\n")
+    lines.append(_EXPORT_MARK)
+    body = _drop_export_header(source.strip("\n"))
     if not _imports_math(body):
         lines.append("import math  # noqa: F401  (available to the scoring function)")
     lines.append("")
     return "\n".join(lines) + "\n" + body + "\n" + _MAIN_BLOCK
 
 
+_EXPORT_MARK = "# Written by rewardsmith; runs with the Python standard library alone."
+
+
+def _drop_export_header(body: str) -> str:
+    # A re-exported export (from_file, then export) gets a fresh header, not a second one.
+    lines = body.split("\n")
+    if _EXPORT_MARK in lines:
+        end = lines.index(_EXPORT_MARK)
+        if all(line.startswith("#") for line in lines[:end]):
+            return "\n".join(lines[end + 1:]).strip("\n")
+    return body
+
+
 def strip_main_block(text: str) -> str:
     """Remove top-level ``if __name__ == "__main__":`` blocks (an export's entry point)."""
     tree = ast.parse(text)
-    lines = text.splitlines(keepends=True)
+    lines = source_lines(text)
     for stmt in reversed(tree.body):
         if (
             isinstance(stmt, ast.If)

@@ -6,13 +6,14 @@ A scoring function may declare ``PARAMS = {"w_light": 0.3, "bias": 1.0}`` at mod
 
 Spearman rho is a step function of the parameters, so we maximise a smooth surrogate: the Pearson
 correlation between the function's outputs and the *ranks* of the target. The result is kept only
-if its Spearman rho on the same rows is at least the starting values' rho.
+if its Spearman rho on the same rows is higher than the starting values' rho.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ def declared_params(source: str) -> dict[str, float]:
     node = _params_node(check_source(source))
     if node is None:
         return {}
-    return dict(zip(_dict_keys(node), (_number(v) for v in node.values)))
+    return dict(zip(_dict_keys(node), (_number(v) for v in node.values), strict=True))
 
 
 def replace_params(source: str, values: dict[str, float], digits: int = 4) -> str:
@@ -39,9 +40,9 @@ def replace_params(source: str, values: dict[str, float], digits: int = 4) -> st
     unknown = set(values) - set(keys)
     if unknown:
         raise KeyError(f"not declared in PARAMS: {sorted(unknown)}")
-    current = dict(zip(keys, (_number(v) for v in node.values)))
+    current = dict(zip(keys, (_number(v) for v in node.values), strict=True))
     current.update(values)
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
     start = sum(len(line) for line in lines[: node.lineno - 1]) + _byte_to_char(
         lines[node.lineno - 1], node.col_offset
     )
@@ -104,8 +105,8 @@ def fit_params(
         nonlocal evaluations
         evaluations += 1
         try:
-            out = sandbox.evaluate(source, columns, X, [dict(zip(names, map(float, vector)))],
-                                   checked=True)[0]
+            params = dict(zip(names, map(float, vector), strict=True))
+            out = sandbox.evaluate(source, columns, X, [params], checked=True)[0]
         except Exception:
             return 2.0  # worse than any correlation: the optimiser steps away from failures
         if not np.all(np.isfinite(out)) or np.ptp(out) == 0:
@@ -120,16 +121,16 @@ def fit_params(
         options={"maxfev": max_evaluations, "initial_simplex": simplex,
                  "xatol": 1e-4, "fatol": 1e-6},
     )
-    fitted = {k: _round_sig(float(v), digits) for k, v in zip(names, result.x)}
+    fitted = {k: _round_sig(float(v), digits) for k, v in zip(names, result.x, strict=True)}
     new_source = replace_params(source, fitted, digits)
     try:
         after = sandbox.evaluate(new_source, columns, X)
         rho_after = _spearman(after, y)
     except Exception:
         rho_after = -1.0
-    if not rho_after >= rho_before:  # also catches NaN
+    if not rho_after > rho_before:  # also catches NaN; a tie keeps the source as it was
         return FitResult(source, dict(start), rho_before, rho_before, evaluations, False)
-    return FitResult(new_source, fitted, rho_before, rho_after, evaluations, rho_after > rho_before)
+    return FitResult(new_source, fitted, rho_before, rho_after, evaluations, True)
 
 
 def _spearman(out: np.ndarray, y: np.ndarray) -> float:
@@ -182,6 +183,18 @@ def _format_dict(values: dict[str, float], digits: int, multiline: bool) -> str:
     if not multiline:
         return "{" + ", ".join(items) + "}"
     return "{\n" + "".join(f"    {item},\n" for item in items) + "}"
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def source_lines(text: str) -> list[str]:
+    """``text`` split into lines (ends kept) exactly where Python's parser counts them.
+
+    ``str.splitlines`` also splits at form feeds, \\x1c-\\x1e, \\x85 and \\u2028/\\u2029, which may
+    sit inside comments and strings; ``ast`` line numbers count only \\n, \\r\\n and \\r.
+    """
+    return _LINE.findall(text)
 
 
 def _byte_to_char(line: str, byte_offset: int) -> int:

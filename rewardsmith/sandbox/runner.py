@@ -5,7 +5,8 @@ key for the rows; rows are shipped once per table and cached in the worker, so e
 candidates (or many parameter sets while fitting constants) on the same rows costs only the
 scoring itself. The worker gets:
 
-- an empty environment (no API keys or tokens reach it) and ``python -I -S`` (no site, no user paths);
+- an empty environment (no API keys or tokens reach it) and ``python -I -S`` (no site, no user
+  paths);
 - an address-space limit (memory) and a per-call CPU-time limit, set inside the worker;
 - a wall-clock limit enforced here: past it the whole process group is SIGKILLed and a fresh worker
   is started on the next call. A thread cannot be killed; a process can.
@@ -37,6 +38,7 @@ class SandboxError(RuntimeError):
     """The candidate failed while running. ``line`` is the line in its source (0 when unknown)."""
 
     def __init__(self, message: str, line: int = 0):
+        self.reason = message
         self.line = line
         super().__init__(f"line {line}: {message}" if line else message)
 

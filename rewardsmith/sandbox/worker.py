@@ -13,11 +13,18 @@ payload whose byte length the header gives. Requests:
   runs ``score`` on every cached row, once per parameter set (``null`` = the source's own values),
   and answers with float64 outputs.
 
-Replies: ``{"ok": true, "shape": [sets, n]}`` + payload, or ``{"ok": false, "error": E, "line": L}``.
+Replies: ``{"ok": true, "shape": [sets, n]}`` + payload, or
+``{"ok": false, "error": E, "line": L}``.
 The worker dies (and the parent restarts it) when a limit is hit: SIGXCPU for CPU time, MemoryError
 for the address-space limit, SIGKILL from the parent for wall-clock time.
+
+Second wall, for code that somehow passed the static check: the scoring code sees only a few
+builtins (``__import__`` hands out math alone), its annotations are never evaluated, and after setup
+an audit hook refuses every event that reaches outside the process (open, import, os.*,
+subprocess, sockets, ctypes).
 """
 
+import __future__  # noqa: I001  (the module, for its compiler flag)
 import json
 import math
 import os
@@ -53,6 +60,7 @@ def _builtins():
 _BUILTINS = _builtins()
 _MAX_ROW_SETS = 8  # cached tables; old ones are dropped first
 _MAX_COMPILED = 32
+_LOAD_CPU_S = 60  # the parent's wall-clock limit on a load is max(timeout_s, 30 s)
 
 
 def _read_exact(stream, n):
@@ -73,17 +81,24 @@ def _send(out, header, payload=b""):
 
 
 def _error_line(exc):
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename == "<scoring-function>":
-            return frame.lineno
-    if isinstance(exc, SyntaxError):
+    # Walk the traceback without traceback.extract_tb, which would read source files via linecache.
+    line = 0
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == "<scoring-function>":
+            line = lineno
+    if not line and isinstance(exc, SyntaxError):
         return exc.lineno or 0
-    return 0
+    return line
+
+
+# Annotations are never evaluated (PEP 563), whatever the static check let through.
+_COMPILE_FLAGS = __future__.annotations.compiler_flag
 
 
 def _compile(source):
     namespace = {"__builtins__": _BUILTINS, "__name__": "scoring_function"}
-    exec(compile(source, "<scoring-function>", "exec"), namespace)
+    code = compile(source, "<scoring-function>", "exec", flags=_COMPILE_FLAGS, dont_inherit=True)
+    exec(code, namespace)
     fn = namespace.get("score")
     if not callable(fn):
         raise TypeError("the source defines no callable named score")
@@ -121,6 +136,25 @@ def _limit_cpu(seconds):
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
+# Audit events that reach the outside world. Once the worker is set up none of them is needed, so
+# even code that slipped past the static check (and got hold of os or sys through object
+# internals) cannot open files, import modules, start processes or use sockets.
+# (Every os.* event: system, exec, fork, posix_spawn, kill, putenv, listdir, remove, chmod, ...)
+_BLOCKED_EVENTS = frozenset((
+    "open", "import", "subprocess.Popen", "pty.spawn", "resource.prlimit", "sys.remote_exec",
+))
+_BLOCKED_PREFIXES = ("os.", "socket.", "ctypes.", "shutil.", "urllib.", "http.", "mmap.",
+                     "webbrowser.", "ftplib.", "smtplib.", "sqlite3.", "tempfile.", "glob.",
+                     "fcntl.")
+
+
+def _audit(event, args):
+    if event in _BLOCKED_EVENTS or event.startswith(_BLOCKED_PREFIXES):
+        if event == "import" and args and str(args[0]).startswith("encodings."):
+            return  # codec modules are loaded lazily by str/bytes conversions; they are inert
+        raise PermissionError(f"{event} is not allowed in the scoring sandbox")
+
+
 def main():
     memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
     limit = memory_mb * 1024 * 1024
@@ -135,6 +169,8 @@ def main():
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.addaudithook(_audit)  # last step of setup: from here on nothing may touch the outside
 
     tables = {}
     compiled = {}
@@ -147,11 +183,15 @@ def main():
         payload = _read_exact(inp, header.get("nbytes", 0))
         op = header["op"]
         if op == "load":
+            # A fresh CPU budget for building the rows: the limit left by the previous call may be
+            # nearly spent, and a large table is no fault of the next candidate.
+            _limit_cpu(_LOAD_CPU_S)
             columns, n = header["columns"], header["n"]
             values = array("d")
             values.frombytes(payload)
             cols = [values[j * n:(j + 1) * n] for j in range(len(columns))]
-            tables[header["key"]] = [dict(zip(columns, row)) for row in zip(*cols)]
+            tables[header["key"]] = [dict(zip(columns, row, strict=True))
+                                     for row in zip(*cols, strict=True)]
             while len(tables) > _MAX_ROW_SETS:
                 tables.pop(next(iter(tables)))
             _send(out, {"ok": True})

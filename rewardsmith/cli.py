@@ -1,0 +1,358 @@
+"""The ``rewardsmith`` command.
+
+Subcommands: ``datasets`` (the built-in tables), ``check`` (run a scoring function through the
+sandbox on a table and print its rho), ``baseline`` (the linear baselines a learned function must
+beat). Bad input ends with one ``error: ...`` line and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from . import __version__
+
+EXIT_BAD_INPUT = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    warnings.simplefilter("default")
+    warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
+    try:
+        return args.handler(args) or 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rewardsmith",
+        description="Learn a transparent reward function score(attrs) -> float from human "
+        "judgments. Tables need numeric attribute columns and a target column (human_score).",
+    )
+    parser.add_argument("--version", action="version", version=f"rewardsmith {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("datasets", help="list the built-in datasets",
+                       description="List the built-in datasets with rows, attributes, split and "
+                       "licence.")
+    p.set_defaults(handler=_cmd_datasets)
+
+    p = sub.add_parser(
+        "check", help="run a scoring function on a table and print its rho",
+        description="Run FUNCTION.py (a def score(attrs) -> float) through the sandbox on a table "
+        "and print Spearman rho with the target on the chosen split, and the function's "
+        "complexity.",
+    )
+    p.add_argument("function", metavar="FUNCTION.py", help="file defining def score(attrs)")
+    _add_data_arguments(p)
+    p.add_argument("--split", choices=("test", "fit", "all"), default="test",
+                   help="rows to score: held-out rows (test, default), fit rows, or all rows")
+    p.set_defaults(handler=_cmd_check)
+
+    p = sub.add_parser(
+        "baseline", help="fit the baselines on fit rows and print their held-out rho",
+        description="Fit the baselines (signed mean of standardized attributes, OLS, ridge with "
+        "a cross-validated penalty) on the fit rows and print each one's held-out rho and source.",
+    )
+    _add_data_arguments(p)
+    p.add_argument("--fit-size", type=_positive_int, default=None,
+                   help="sub-sample this many fit rows (default: all fit rows)")
+    p.add_argument("--quiet", action="store_true", help="print only the rho lines")
+    p.set_defaults(handler=_cmd_baseline)
+
+    p = sub.add_parser(
+        "compile", help="compile a RewardProgram on tasks from datasets and save it",
+        description="Optimize the program's prompts and demonstrations on tasks cut from the "
+        "given datasets, then save it as one JSON file.",
+    )
+    p.add_argument("--data", required=True, metavar="NAMES_OR_PATHS",
+                   help="comma-separated built-in names or file paths for the training tasks")
+    p.add_argument("--val-data", metavar="NAMES_OR_PATHS",
+                   help="comma-separated datasets for validation tasks (none shared with --data)")
+    p.add_argument("--optimizer", choices=("gepa", "mipro", "bootstrap", "none"), default="gepa",
+                   help="DSPy optimizer (default: gepa)")
+    p.add_argument("--budget", type=_positive_int, default=20,
+                   help="most metric calls (program runs on a task) the optimizer may make "
+                   "(default: 20)")
+    p.add_argument("--fit-sizes", default="20,50", help="fit rows per task, comma-separated; "
+                   "'all' for every fit row (default: 20,50)")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds; one task per dataset, "
+                   "fit size and seed (default: 0)")
+    p.add_argument("--rounds", type=_positive_int, default=3,
+                   help="write attempts per task (default: 3)")
+    p.add_argument("--out", required=True, help="where to write the program JSON")
+    _add_lm_arguments(p)
+    p.set_defaults(handler=_cmd_compile)
+
+    p = sub.add_parser(
+        "run", help="write a reward function for a dataset with a saved program",
+        description="Load a saved program, write a scoring function for the dataset from its fit "
+        "rows, print it with its held-out rho, and export it as a standalone .py file.",
+    )
+    p.add_argument("--program", required=True, help="a program JSON written by compile")
+    _add_data_arguments(p)
+    p.add_argument("--fit-size", type=_positive_int, default=None,
+                   help="sub-sample this many fit rows (default: all fit rows)")
+    p.add_argument("--out", help="write the function here as a standalone .py file")
+    _add_lm_arguments(p)
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser(
+        "evaluate", help="held-out rho of a saved program, compiled and uncompiled",
+        description="Run the saved (compiled) program and the same program uncompiled on tasks "
+        "from each dataset and print their mean held-out rho side by side.",
+    )
+    p.add_argument("--program", required=True, help="a program JSON written by compile")
+    p.add_argument("--data", required=True, metavar="NAMES_OR_PATHS",
+                   help="comma-separated built-in names or file paths")
+    p.add_argument("--fit-sizes", default="all", help="fit rows per task (default: all)")
+    p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
+    _add_lm_arguments(p)
+    p.set_defaults(handler=_cmd_evaluate)
+    return parser
+
+
+def _add_lm_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lm", default=None, metavar="SPEC",
+                   help="language model: 'local' (embedded, default) or any DSPy model string "
+                   "such as openai/gpt-4o-mini, anthropic/..., ollama_chat/...; also "
+                   "$REWARDSMITH_LM")
+    p.add_argument("--api-base", default=None, metavar="URL",
+                   help="an OpenAI-compatible server (llama.cpp, vLLM, Ollama's /v1); also "
+                   "$REWARDSMITH_API_BASE")
+    p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0)")
+
+
+def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, metavar="NAME_OR_PATH",
+                   help="a built-in dataset name (see `rewardsmith datasets`) or a .csv/.parquet "
+                   "file")
+    p.add_argument("--target", help="target column (default: human_score, if present)")
+    p.add_argument("--id-column", help="id column (default: inferred, or row numbers)")
+    p.add_argument("--attributes", help="comma-separated attribute columns (default: every "
+                   "numeric column except id, target and split)")
+    p.add_argument("--split-column", help="column with train/test values (default: 'split' if "
+                   "present, else a seeded random 80/20 cut)")
+    p.add_argument("--on-invalid", choices=("error", "drop"), default="error",
+                   help="rows with NaN/inf: stop with an error (default) or drop them with a "
+                   "warning")
+    p.add_argument("--seed", type=int, default=0, help="seed for random cuts and sub-samples")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
+
+
+def _load(args):
+    from .data import load_dataset
+
+    attributes = [a.strip() for a in args.attributes.split(",")] if args.attributes else None
+    dataset = load_dataset(
+        args.data, target=args.target, id_column=args.id_column, attributes=attributes,
+        split_column=args.split_column, on_invalid=args.on_invalid,
+    )
+    for note in dataset.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return dataset
+
+
+def _cmd_datasets(args) -> int:
+    from .data import builtin_info
+
+    rows = builtin_info()
+    print(f"{'name':<14}{'rows':>7}  {'attrs':>5}  {'split':<36}licence")
+    for info in rows:
+        print(f"{info['name']:<14}{info['rows']:>7}  {info['n_attributes']:>5}  "
+              f"{info['split']:<36}{info['license']}")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from .data import make_task
+    from .metrics import evaluate_function
+    from .sandbox import ScoringFunction
+
+    dataset = _load(args)
+    function = ScoringFunction.from_file(args.function)
+    task = make_task(dataset, seed=args.seed)
+    if args.split == "test":
+        rows = task.heldout_rows
+    elif args.split == "fit":
+        rows = task.fit_rows
+    else:
+        rows = _all_rows(dataset)
+    result = evaluate_function(function, rows)
+    if not result.ok:
+        print(f"error: {result.reason}", file=sys.stderr)
+        return 1
+    print(f"rho {result.rho:.3f}  ({args.split} rows: {len(rows)}, dataset {dataset.name})")
+    print(f"complexity {function.complexity}")
+    return 0
+
+
+def _cmd_baseline(args) -> int:
+    from .data import make_task
+    from .metrics import run_baselines
+
+    dataset = _load(args)
+    task = make_task(dataset, fit_size=args.fit_size, seed=args.seed)
+    print(f"# {dataset.name}: fitted on {len(task.fit_rows)} fit rows, "
+          f"scored on {len(task.heldout_rows)} held-out rows")
+    for result in run_baselines(task.fit_rows, task.heldout_rows):
+        print(f"{result.name:<12} rho {result.rho:.3f}")
+        if not args.quiet:
+            print(_indent(result.function.source))
+    return 0
+
+
+def _configure_lm(args):
+    import dspy
+
+    from .lm import make_lm
+
+    lm = make_lm(args.lm, api_base=args.api_base, temperature=args.temperature)
+    # JSON replies parse reliably across providers and small local models alike.
+    dspy.configure(lm=lm, adapter=dspy.JSONAdapter())
+    return lm
+
+
+def _split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _fit_sizes(text: str) -> list[int | None]:
+    sizes = []
+    for part in _split_list(text):
+        if part == "all":
+            sizes.append(None)
+        elif part.isdigit() and int(part) > 0:
+            sizes.append(int(part))
+        else:
+            raise _BadArgument(f"--fit-sizes: {part!r} is not a positive number or 'all'")
+    return sizes
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(part) for part in _split_list(text)]
+    except ValueError:
+        raise _BadArgument(f"--seeds: {text!r} must be comma-separated integers") from None
+
+
+class _BadArgument(ValueError):
+    pass
+
+
+def _cmd_compile(args) -> int:
+    from .data import make_tasks
+    from .programs import RewardProgram, compile
+
+    train_names = _split_list(args.data)
+    val_names = _split_list(args.val_data) if args.val_data else []
+    sizes, seeds = _fit_sizes(args.fit_sizes), _seeds(args.seeds)
+    trainset = make_tasks(train_names, fit_sizes=sizes, seeds=seeds)
+    valset = make_tasks(val_names, fit_sizes=sizes, seeds=seeds) if val_names else None
+    lm = _configure_lm(args)
+    program = RewardProgram(rounds=args.rounds)
+    compiled = compile(program, trainset, valset, optimizer=args.optimizer, budget=args.budget)
+    metadata = {
+        "lm": lm.model,
+        "optimizer": args.optimizer,
+        "budget": args.budget,
+        "compile_datasets": train_names,
+        "validation_datasets": val_names,
+        "fit_sizes": [s if s is not None else "all" for s in sizes],
+        "seeds": seeds,
+    }
+    path = compiled.save(args.out, metadata=metadata)
+    print(f"saved compiled program to {path}")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from .programs import RewardProgram
+
+    program = RewardProgram.load(args.program)
+    dataset = _load(args)
+    _configure_lm(args)
+    result = program.run(dataset, fit_size=args.fit_size, seed=args.seed)
+    if result.function is None:
+        print("error: the program wrote no valid scoring function; attempts:", file=sys.stderr)
+        for attempt in result.attempts:
+            print(f"  attempt {attempt.round}: {attempt.feedback}", file=sys.stderr)
+        return 1
+    print(result.function.source.rstrip())
+    if result.rho is not None:
+        print(f"held-out rho {result.rho:.3f}  ({result.heldout_rows} held-out rows, "
+              f"{result.fit_rows} fit rows, dataset {result.dataset})")
+    else:
+        print(f"no held-out rows in {result.dataset}: rho not measured")
+    if args.out:
+        path = result.function.export(args.out, header=f"reward function for {result.dataset}")
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from .data import make_tasks
+    from .metrics import spearman_metric
+    from .programs import RewardProgram
+
+    compiled = RewardProgram.load(args.program)
+    uncompiled = RewardProgram(**compiled.config())
+    _configure_lm(args)
+    sizes, seeds = _fit_sizes(args.fit_sizes), _seeds(args.seeds)
+    seen = set(getattr(compiled, "metadata_", {}).get("compile_datasets", []))
+    print(f"{'dataset':<16}{'compiled':>10}{'uncompiled':>12}  tasks")
+    for name in _split_list(args.data):
+        tasks = make_tasks([name], fit_sizes=sizes, seeds=seeds)
+        scores = {}
+        for label, program in (("compiled", compiled), ("uncompiled", uncompiled)):
+            values = [spearman_metric(t, program(**t.inputs())) for t in tasks]
+            scores[label] = sum(values) / len(values)
+        mark = "  (seen in compile)" if name in seen else ""
+        print(f"{name:<16}{'rho ' + format(scores['compiled'], '.3f'):>10}"
+              f"{'rho ' + format(scores['uncompiled'], '.3f'):>12}  {len(tasks)}{mark}")
+    return 0
+
+
+def _all_rows(dataset):
+    from .data import RowTable
+
+    return RowTable(dataset.frame, dataset.attributes, dataset.target, dataset.id_column)
+
+
+def _indent(text: str) -> str:
+    return "".join(f"    {line}\n" for line in text.strip("\n").splitlines())
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    # Imported here so that `rewardsmith --help` does not pay for importing dspy.
+    from .data import DatasetError
+    from .lm import LMConfigError
+    from .programs import CompileError, ProgramFileError
+    from .sandbox import SandboxError, UnsafeCodeError
+
+    return (DatasetError, UnsafeCodeError, SandboxError, LMConfigError, CompileError,
+            ProgramFileError, _BadArgument, FileNotFoundError, IsADirectoryError,
+            PermissionError, UnicodeDecodeError, SyntaxError)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The validated table and its schema: what every other part of rewardsmith reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+FIT = "fit"
+HELDOUT = "heldout"
+
+
+class DatasetError(ValueError):
+    """A table that cannot be used as it is.
+
+    The message is one line: it names the column, row or file at fault and says the fix, so that the
+    command line can print it as it is, with no traceback.
+    """
+
+
+def fmt(value: float) -> str:
+    """A number as short text for prompts and messages (4 significant digits)."""
+    return f"{value:.4g}"
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A validated table: id, numeric attribute columns, numeric target, optional split.
+
+    ``frame`` holds float64 attributes and target and a split column normalised to ``"fit"`` /
+    ``"heldout"``; other columns the file had may stay in it (they are never inputs). Frozen by
+    convention: build a changed copy with ``dataclasses.replace``. ``eq=False`` because comparing
+    DataFrames with ``==`` has no single truth value.
+    """
+
+    name: str
+    frame: pd.DataFrame = field(repr=False)
+    id_column: str
+    attributes: tuple[str, ...]
+    target: str
+    split_column: str | None
+    description: str = ""
+    attribute_notes: dict[str, str] = field(default_factory=dict)
+    license: str = ""
+    source: str = ""
+    notes: tuple[str, ...] = ()
+    target_note: str = ""
+
+    def __repr__(self) -> str:
+        return (f"<Dataset {self.name!r}: {len(self.frame)} rows, {len(self.attributes)} "
+                f"attributes, target {self.target!r}>")
+
+    @property
+    def has_official_split(self) -> bool:
+        """True when the table brought its own fit/held-out split (a split column)."""
+        return self.split_column is not None
+
+    def fit_frame(self) -> pd.DataFrame:
+        """Rows a program may look at: split == "fit", or every row when there is no split."""
+        if self.split_column is None:
+            return self.frame.copy()
+        return self.frame[self.frame[self.split_column] == FIT].reset_index(drop=True)
+
+    def heldout_frame(self) -> pd.DataFrame:
+        """Rows only the metric sees: split == "heldout" (none when there is no split column)."""
+        if self.split_column is None:
+            return self.frame.iloc[0:0].copy()
+        return self.frame[self.frame[self.split_column] == HELDOUT].reset_index(drop=True)
+
+    def schema_text(self, frame: pd.DataFrame | None = None) -> str:
+        """The attributes as a prompt sees them: one line each, with meaning and observed range.
+
+        Ranges come from ``frame``; by default from the fit rows, never the held-out ones, so that a
+        prompt cannot learn anything about rows it will be scored on.
+        """
+        frame = self.fit_frame() if frame is None else frame
+        target_note = f" ({self.target_note})" if self.target_note else ""
+        lines = [
+            f"Target: {self.target}{target_note}: the human judgment the function must rank "
+            "items by. It is never an input: score(attrs) receives only the attributes below.",
+            f"Attributes (keys of attrs, each a float; {len(self.attributes)} in all):",
+        ]
+        for name in self.attributes:
+            note = self.attribute_notes.get(name, "")
+            values = frame[name] if len(frame) else None
+            span = (f"range {fmt(values.min())}..{fmt(values.max())}"
+                    if values is not None else "no rows")
+            lines.append(f"- {name}: {note} ({span})" if note else f"- {name} ({span})")
+        return "\n".join(lines)

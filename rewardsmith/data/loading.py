@@ -1,0 +1,452 @@
+"""Reading a table (built-in name, CSV/TSV/Parquet path, DataFrame) and validating it.
+
+Loading never guesses silently: what it infers (target, id, ignored columns, dropped rows) is
+written to ``Dataset.notes``, and whatever it cannot use raises one ``DatasetError`` line that names
+the column or file and says the fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .catalog import CATALOG, BuiltinSpec
+from .dataset import FIT, HELDOUT, Dataset, DatasetError
+
+TARGET_NAMES = ("score", "rating", "target", "label")
+# An id column is found by name. These are taken even when numeric, and duplicates in them are an
+# error (a duplicated item id is a data problem, not a hint that the column is something else).
+STRONG_ID_NAMES = ("id", "item_id", "image_id", "filename", "wine_id", "row_id")
+SPLIT_VALUES = {
+    **dict.fromkeys(("train", "fit", "val", "validation", "dev"), FIT),
+    **dict.fromkeys(("test", "heldout", "held_out", "holdout"), HELDOUT),
+}
+SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+COMPRESSIONS = {".gz", ".bz2", ".zip", ".xz", ".zst"}
+ON_INVALID = ("error", "drop")
+
+
+def builtin_names() -> list[str]:
+    """Names accepted by ``load_dataset`` besides paths and DataFrames."""
+    return list(CATALOG)
+
+
+def builtin_info() -> list[dict]:
+    """One summary dict per built-in dataset (for ``rewardsmith datasets``)."""
+    rows = []
+    for name, spec in CATALOG.items():
+        ds = load_dataset(name)
+        rows.append({
+            "name": name,
+            "rows": len(ds.frame),
+            "n_attributes": len(ds.attributes),
+            "attributes": list(ds.attributes),
+            "split": spec.split,
+            "license": spec.license,
+            "description": spec.description,
+        })
+    return rows
+
+
+def load_dataset(
+    source,
+    *,
+    id_column: str | None = None,
+    attributes=None,
+    target: str | None = None,
+    split_column: str | None = None,
+    description: str | None = None,
+    on_invalid: str = "error",
+    name: str | None = None,
+    min_rows: int = 5,
+) -> Dataset:
+    """Load and validate a table.
+
+    ``source`` is a built-in name (see ``builtin_names()``), a path to a .csv, .tsv or .parquet
+    file, or a pandas DataFrame. Roles not given are inferred (and said in ``notes``); built-ins
+    bring their own. ``on_invalid="drop"`` drops rows with NaN or infinite values (with a warning)
+    instead of stopping.
+    """
+    if on_invalid not in ON_INVALID:
+        raise DatasetError(f"on_invalid must be 'error' or 'drop', not {on_invalid!r}")
+    raw, default_name, origin, spec = _read(source)
+    notes: list[str] = []
+    frame = _tidy_columns(raw, notes)
+    if spec is not None:
+        id_column = id_column or spec.id_column
+        target = target or spec.target
+        split_column = split_column or spec.split_column
+
+    target = _resolve_target(frame, target, notes)
+    split = _resolve_split(frame, split_column, target)
+    id_col = _resolve_id(frame, id_column, {target, split}, notes)
+    if id_col is None:
+        id_col = "row_id"
+        frame.insert(0, id_col, np.arange(len(frame)))
+        notes.append("no id column found: added 'row_id' (row numbers from 0)")
+    reserved = {target, split, id_col}
+    attrs = _resolve_attributes(frame, attributes, reserved, spec, notes)
+
+    for column in attrs:
+        frame[column] = _as_float(frame, column, id_col, role="attribute")
+    frame[target] = _as_float(frame, target, id_col, role="target")
+    if split is not None:
+        frame[split] = _normalize_split(frame[split], split)
+
+    frame = _handle_invalid(frame, [*attrs, target], id_col, on_invalid, notes)
+    _check_ids(frame, id_col)
+    _check_size_and_spread(frame, attrs, target, min_rows, notes)
+
+    return Dataset(
+        name=name or default_name,
+        frame=frame,
+        id_column=id_col,
+        attributes=tuple(attrs),
+        target=target,
+        split_column=split,
+        description=description if description is not None else (spec.description if spec else ""),
+        attribute_notes=dict(spec.attributes) if spec else {},
+        license=spec.license if spec else "",
+        source=origin,
+        notes=tuple(notes),
+        target_note=spec.target_note if spec and target == spec.target else "",
+    )
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+def _read(source) -> tuple[pd.DataFrame, str, str, BuiltinSpec | None]:
+    """(raw frame, default name, source text, catalog entry or None)."""
+    if isinstance(source, pd.DataFrame):
+        return source.copy(), "dataframe", "dataframe", None
+    if isinstance(source, str) and source in CATALOG:
+        return _read_builtin(source).copy(), source, f"builtin:{source}", CATALOG[source]
+    if not isinstance(source, (str, Path)):
+        raise DatasetError(
+            f"cannot load a {type(source).__name__}: pass a built-in name "
+            f"({', '.join(CATALOG)}), a .csv/.tsv/.parquet path or a pandas DataFrame"
+        )
+    path = Path(source)
+    kind, stem = _file_kind(path)
+    if not path.exists():
+        if kind is None and isinstance(source, str):
+            raise DatasetError(
+                f"{source!r} is neither an existing file nor a built-in dataset; built-in names: "
+                f"{', '.join(CATALOG)}"
+            )
+        raise DatasetError(f"file not found: {path}; check the path (built-in names: "
+                           f"{', '.join(CATALOG)})")
+    if path.is_dir():
+        raise DatasetError(f"{path} is a directory; pass a .csv, .tsv or .parquet file inside it")
+    if kind is None:
+        raise DatasetError(f"unsupported file type {''.join(path.suffixes) or '(none)'!r} for "
+                           f"{path}; use .csv, .tsv or .parquet (.pq)")
+    return _read_file(path, kind), stem, str(path), None
+
+
+def _file_kind(path: Path) -> tuple[str | None, str]:
+    """('csv' | 'tsv' | 'parquet' | None, name without suffixes); .csv.gz and the like are csv."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    kind = SUFFIXES.get(suffixes[-1]) if suffixes else None
+    stem = path.name.split(".")[0] or path.name
+    return kind, stem
+
+
+def _read_file(path: Path, kind: str) -> pd.DataFrame:
+    if kind == "parquet":
+        return _read_parquet(path)
+    try:
+        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"{path} is empty: it has no header and no rows") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"cannot read {path}: not UTF-8 text ({exc.reason}); save it as "
+                           f"UTF-8 {kind.upper()}") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise DatasetError(f"cannot parse {path} as {kind.upper()}: {_first_line(exc)}; "
+                           "fix the file (one header line, the same number of fields on every "
+                           "line)") from None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        importlib.import_module("pyarrow")
+    except ImportError:
+        raise DatasetError(f"reading {path} needs pyarrow: pip install 'rewardsmith[parquet]'"
+                           ) from None
+    try:
+        return pd.read_parquet(path, engine="pyarrow")
+    except Exception as exc:  # pyarrow raises its own types (ArrowInvalid, ...), not one base
+        raise DatasetError(f"cannot read {path} as Parquet: {_first_line(exc)}; check that it "
+                           "is a Parquet file") from None
+
+
+@functools.cache
+def _read_builtin(name: str) -> pd.DataFrame:
+    """The raw built-in table, read once per process. Callers must copy before changing it."""
+    spec = CATALOG[name]
+    parts = []
+    for path in spec.paths():
+        part = pd.read_csv(path)
+        if spec.split_by_file:
+            part[spec.split_column] = path.stem
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# -- columns and roles --------------------------------------------------------------------------
+
+def _tidy_columns(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """String column names, a meaningful index moved into a column, empty tables refused."""
+    if not isinstance(frame.index, pd.RangeIndex) and any(n is not None for n in frame.index.names):
+        moved = [n for n in frame.index.names if n is not None]
+        frame = frame.reset_index()
+        notes.append(f"moved the index {', '.join(map(repr, moved))} into columns")
+    else:
+        frame = frame.reset_index(drop=True)
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame.columns = [str(c) for c in frame.columns]
+        notes.append("converted column names to text")
+    counts = pd.Series(frame.columns).value_counts()
+    duplicated = counts[counts > 1].index.tolist()
+    if duplicated:
+        raise DatasetError(f"duplicated column names: {', '.join(map(repr, duplicated))}; rename "
+                           "them so that each column has its own name")
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise DatasetError(f"the table is empty ({len(frame)} rows, {frame.shape[1]} columns); "
+                           "it needs a header and at least one row")
+    return frame
+
+
+def _columns_text(columns, limit: int = 20) -> str:
+    columns = list(columns)
+    shown = ", ".join(columns[:limit])
+    return shown + (f", ... ({len(columns) - limit} more)" if len(columns) > limit else "")
+
+
+def _require(frame: pd.DataFrame, column: str, role: str, fix: str) -> None:
+    if column not in frame.columns:
+        raise DatasetError(f"{role} column {column!r} not found; available columns: "
+                           f"{_columns_text(frame.columns)}; {fix}")
+
+
+def _resolve_target(frame: pd.DataFrame, target: str | None, notes: list[str]) -> str:
+    fix = "pass target='COLUMN' (CLI: --target COLUMN)"
+    if target is not None:
+        _require(frame, target, "target", fix)
+        return target
+    if "human_score" in frame.columns:
+        notes.append("inferred target column 'human_score'")
+        return "human_score"
+    found = [c for c in frame.columns if c.lower() in TARGET_NAMES]
+    if len(found) == 1:
+        notes.append(f"inferred target column {found[0]!r}")
+        return found[0]
+    if found:
+        raise DatasetError(f"several possible target columns ({', '.join(found)}); {fix}")
+    raise DatasetError(f"no target column (none named human_score, {', '.join(TARGET_NAMES)}); "
+                       f"{fix}; columns: {_columns_text(frame.columns)}")
+
+
+def _resolve_split(frame: pd.DataFrame, split: str | None, target: str) -> str | None:
+    if split is not None:
+        _require(frame, split, "split", "pass split_column=None or the right name")
+    elif "split" in frame.columns:
+        split = "split"
+    if split is not None and split == target:
+        raise DatasetError(f"column {split!r} cannot be both the target and the split column")
+    return split
+
+
+def _resolve_id(frame: pd.DataFrame, id_column: str | None, reserved: set, notes: list[str]
+                ) -> str | None:
+    if id_column is not None:
+        _require(frame, id_column, "id", "pass id_column='COLUMN' or leave it out to number rows")
+        if id_column in reserved:
+            raise DatasetError(f"column {id_column!r} cannot be the id: it is the target or split")
+        return id_column
+    candidates = [c for c in frame.columns if c not in reserved]
+    for column in candidates:
+        if column.lower() in STRONG_ID_NAMES:
+            notes.append(f"inferred id column {column!r}")
+            return column
+    # Weaker names (user_id, name) are ids only when they identify rows: text, all distinct.
+    for column in candidates:
+        lower = column.lower()
+        if ((lower.endswith("_id") or lower == "name") and not _is_numeric(frame[column])
+                and frame[column].notna().all() and frame[column].is_unique):
+            notes.append(f"inferred id column {column!r}")
+            return column
+    return None
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    dtype = series.dtype
+    return pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype))
+
+
+def _looks_like_id(column: str) -> bool:
+    lower = column.lower()
+    return lower in STRONG_ID_NAMES or lower.endswith("_id") or lower.startswith("unnamed:")
+
+
+def _resolve_attributes(frame, attributes, reserved, spec, notes) -> list[str]:
+    if attributes is not None:
+        attrs = [attributes] if isinstance(attributes, str) else list(attributes)
+        if not attrs:
+            raise DatasetError("attributes is an empty list; name at least one numeric column "
+                               "or leave it out to use every numeric column")
+        repeated = sorted({a for a in attrs if attrs.count(a) > 1})
+        if repeated:
+            raise DatasetError(f"attribute {repeated[0]!r} is listed more than once; list each "
+                               "attribute once")
+        for column in attrs:
+            _require(frame, column, "attribute", "fix the name in attributes / --attributes")
+            if column in reserved:
+                raise DatasetError(f"column {column!r} is the id, target or split and cannot be "
+                                   "an attribute (the target is never an input); remove it from "
+                                   "attributes")
+        return attrs
+    attrs = []
+    ignored_by_spec = set(spec.ignored) if spec else set()
+    for column in frame.columns:
+        if column in reserved:
+            continue
+        if not _is_numeric(frame[column]):
+            why = "" if column in ignored_by_spec else f" (first value {_first_bad(frame[column])})"
+            notes.append(f"ignored non-numeric column {column!r}{why}")
+        elif _looks_like_id(column):
+            notes.append(f"ignored id-like column {column!r}; pass attributes=[...] to use it")
+        else:
+            attrs.append(column)
+    if not attrs:
+        raise DatasetError(f"no numeric attribute columns besides id, target and split; columns: "
+                           f"{_columns_text(frame.columns)}; add numeric columns or pass "
+                           "attributes=[...]")
+    return attrs
+
+
+def _first_bad(series: pd.Series) -> str:
+    """The first value that is not a number, as text for a message."""
+    coerced = pd.to_numeric(series, errors="coerce")
+    bad = series[series.notna() & coerced.isna()]
+    return repr(bad.iloc[0]) if len(bad) else "n/a"
+
+
+def _as_float(frame: pd.DataFrame, column: str, id_col: str, role: str) -> pd.Series:
+    """The column as float64; text that is not a number is an error naming the first such value."""
+    series = frame[column]
+    if pd.api.types.is_complex_dtype(series.dtype):
+        raise DatasetError(f"{role} column {column!r} holds complex numbers; use real numbers")
+    if pd.api.types.is_bool_dtype(series.dtype):
+        series = series.astype("float64")
+    if not _is_numeric(series):
+        coerced = pd.to_numeric(series, errors="coerce")
+        bad = series.notna() & coerced.isna()
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            fix = ("convert it to numbers or pass target=... for another column" if role == "target"
+                   else "convert it to numbers or leave it out of attributes / --attributes")
+            raise DatasetError(
+                f"{role} column {column!r} is not numeric: value {series.iloc[first]!r} at "
+                f"{_row_label(frame, id_col, first)} ({_rows(int(bad.sum()))} like this); {fix}")
+        series = coerced
+    return pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=frame.index,
+                     name=column)
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def _row_label(frame: pd.DataFrame, id_col: str, position: int) -> str:
+    value = frame[id_col].iloc[position]
+    if id_col == "row_id":
+        return f"row_id {value} (row number from 0)"
+    return f"{id_col} {value!r}"
+
+
+def _normalize_split(series: pd.Series, column: str) -> pd.Series:
+    keys = series.map(lambda v: "" if pd.isna(v) else str(v).strip().lower())
+    normalized = keys.map(SPLIT_VALUES)
+    unknown = normalized.isna()
+    if unknown.any():
+        values = [v if v else "(empty)" for v in dict.fromkeys(keys[unknown])]
+        shown = ", ".join(map(repr, values[:5])) + (", ..." if len(values) > 5 else "")
+        raise DatasetError(
+            f"split column {column!r} has unknown values {shown} in {_rows(int(unknown.sum()))}; "
+            "allowed (any case): train, fit, val, validation, dev (fit rows) and test, heldout, "
+            "held_out, holdout (held-out rows); fix them or pass split_column=... for another "
+            "column"
+        )
+    return normalized.astype(object)
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+def _handle_invalid(frame, columns, id_col, on_invalid, notes) -> pd.DataFrame:
+    """Rows with NaN/inf in an attribute or the target (or a missing id): stop, or drop them."""
+    bad_by_column = {c: ~np.isfinite(frame[c].to_numpy()) for c in columns}
+    bad_by_column[id_col] = frame[id_col].isna().to_numpy()
+    bad_by_column = {c: m for c, m in bad_by_column.items() if m.any()}
+    if not bad_by_column:
+        return frame
+    if on_invalid == "error":
+        column, mask = next(iter(bad_by_column.items()))
+        first = int(np.flatnonzero(mask)[0])
+        what = "a missing id" if column == id_col else "NaN or infinite values"
+        where = (f"row {first} (row number from 0)" if column == id_col
+                 else _row_label(frame, id_col, first))
+        raise DatasetError(
+            f"column {column!r} has {what} in {_rows(int(mask.sum()))} (first at {where}); fix them, "
+            "or pass on_invalid='drop' (CLI: --on-invalid drop) to drop those rows")
+    drop = np.zeros(len(frame), dtype=bool)
+    for column, mask in bad_by_column.items():
+        drop |= mask
+        what = "no id" if column == id_col else "NaN or inf"
+        notes.append(f"dropped {_rows(int(mask.sum()))} with {what} in {column!r}")
+    warnings.warn(f"dropped {int(drop.sum())} of {len(frame)} rows with NaN, infinite or missing "
+                  f"values (in {', '.join(map(repr, bad_by_column))})", UserWarning, stacklevel=3)
+    return frame[~drop].reset_index(drop=True)
+
+
+def _check_ids(frame: pd.DataFrame, id_col: str) -> None:
+    ids = frame[id_col]
+    duplicated = ids[ids.duplicated(keep=False)]
+    if len(duplicated):
+        value = duplicated.iloc[0]
+        rows = np.flatnonzero((ids == value).to_numpy())[:5].tolist()
+        raise DatasetError(
+            f"duplicated id {value!r} in column {id_col!r} (rows {rows}, counting from 0; "
+            f"{int(ids.duplicated().sum())} repeated in all); make ids unique or pass id_column=... "
+            "for a column that identifies rows")
+
+
+def _check_size_and_spread(frame, attrs, target, min_rows, notes) -> None:
+    if len(frame) < min_rows:
+        dropped = any(n.startswith("dropped") for n in notes)
+        dropped = " after dropping invalid rows" if dropped else ""
+        raise DatasetError(f"only {_rows(len(frame))}{dropped}; at least {min_rows} are needed to "
+                           "learn and check a ranking; add rows (or lower min_rows)")
+    if frame[target].nunique() < 2:
+        raise DatasetError(f"target column {target!r} is constant ({frame[target].iloc[0]:g} in "
+                           "every row): there is no ranking to learn; pick another target")
+    for column in attrs:
+        if frame[column].nunique() < 2:
+            message = (f"attribute {column!r} is constant ({frame[column].iloc[0]:g} in every "
+                       "row): it cannot help the ranking; kept")
+            warnings.warn(message, UserWarning, stacklevel=3)
+            notes.append(message)

@@ -1,0 +1,82 @@
+"""A deterministic, scripted language model for tests and dry runs.
+
+``ScriptedEngine`` implements DSPy 3.4's engine contract (``complete(request) -> Response``).
+A ``responder`` decides each reply from the prompt: it receives the full prompt text and returns
+either a dict of output fields (serialised as the JSON object DSPy's JSONAdapter expects) or raw
+text. Every prompt is recorded in ``prompts`` so tests can assert what the model was (and was
+not) shown.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+
+from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
+
+Responder = Callable[[str], "dict | str"]
+
+
+class ScriptedEngine:
+    def __init__(self, responder: Responder):
+        self.responder = responder
+        self.prompts: list[str] = []
+        self._lock = threading.Lock()
+
+    @property
+    def calls(self) -> int:
+        return len(self.prompts)
+
+    def complete(self, request) -> Response:
+        prompt = prompt_text(request)
+        with self._lock:
+            self.prompts.append(prompt)
+        reply = self.responder(prompt)
+        text = reply if isinstance(reply, str) else json.dumps(reply)
+        tokens_in, tokens_out = len(prompt) // 4, len(text) // 4  # a rough, deterministic count
+        return Response(
+            id=None,
+            model="scripted",
+            message=Message.assistant([TextPart(text)]),
+            finish_reason="stop",
+            usage=Usage(input_tokens=tokens_in, output_tokens=tokens_out,
+                        total_tokens=tokens_in + tokens_out),
+        )
+
+    def stream(self, request):
+        return response_to_events(self.complete(request))
+
+    def close(self) -> None:
+        pass
+
+
+def prompt_text(request) -> str:
+    """System prompt and messages of a DSPy request, joined as plain text."""
+    system = request.system
+    if system is not None and not isinstance(system, str):
+        system = "".join(getattr(part, "text", "") or "" for part in system)
+    parts = [system or ""] + [m.text or "" for m in request.messages]
+    return "\n\n".join(parts)
+
+
+def output_fields(prompt: str) -> list[str]:
+    """The output field names a DSPy prompt asks for (its 'Your output fields are' list)."""
+    marker = "Your output fields are:"
+    if marker not in prompt:
+        return []
+    block = prompt.split(marker, 1)[1].split("All interactions", 1)[0]
+    names = []
+    for line in block.splitlines():
+        line = line.strip()
+        if "`" in line and line[:1].isdigit():
+            names.append(line.split("`")[1])
+    return names
+
+
+def scripted_lm(responder: Responder, model: str = "scripted/test"):
+    """A ``dspy.LM`` backed by a ``ScriptedEngine`` (no cache, so every call reaches the engine)."""
+    import dspy
+
+    engine = ScriptedEngine(responder)
+    return dspy.LM(model, engine=engine, cache=False), engine

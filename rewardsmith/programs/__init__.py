@@ -1,0 +1,13 @@
+"""The DSPy programs: RewardProgram (analyze -> write -> feedback) and the seed baseline;
+compiling, saving, loading and running them."""
+
+from .compile import OPTIMIZERS, CompileError, compile, estimate_cost
+from .persist import ProgramFileError
+from .reward_program import Attempt, RewardProgram
+from .run import RewardRegressor, RunResult, run_program
+from .seed_program import SeedProgram
+
+__all__ = [
+    "OPTIMIZERS", "Attempt", "CompileError", "ProgramFileError", "RewardProgram",
+    "RewardRegressor", "RunResult", "SeedProgram", "compile", "estimate_cost", "run_program",
+]

@@ -1,0 +1,155 @@
+"""Saving and loading compiled programs: one JSON file, no pickle, nothing executed on load.
+
+The file holds DSPy's state of the program (each predictor's instructions and demonstrations),
+the program's hyperparameters and our metadata (versions, LM used, compile datasets and scores,
+date). The language model is never taken from the file: it is chosen when the program is used.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import dspy
+
+from .. import __version__
+
+FORMAT = "rewardsmith-program"
+FORMAT_VERSION = 1
+
+
+class ProgramFileError(ValueError):
+    """The program file is missing, damaged, from an incompatible version or another program."""
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_program(program, path, *, metadata: dict | None = None) -> Path:
+    state = program.dump_state()
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "program": type(program).__name__,
+        "config": program.config(),
+        "predictors": [name for name, _ in program.named_predictors()],
+        "metadata": {
+            "rewardsmith_version": __version__,
+            "dspy_version": dspy.__version__,
+            "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            **(metadata or {}),
+        },
+        "state": state,
+    }
+    return atomic_write_text(path, json.dumps(document, indent=2, default=str) + "\n")
+
+
+def read_program_file(path, expected_program: str) -> dict:
+    """Parse and validate a program file; raise ``ProgramFileError`` with the fix on problems."""
+    path = Path(path)
+    if not path.is_file():
+        raise ProgramFileError(f"program file not found: {path}")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProgramFileError(
+            f"{path} is not a valid program file (damaged JSON: {exc}); compile and save again"
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ProgramFileError(
+            f"{path} is not a rewardsmith program file (written by program.save(path))"
+        )
+    version = document.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ProgramFileError(
+            f"{path} has file format {version}; this rewardsmith reads format {FORMAT_VERSION}: "
+            "compile the program again with this version"
+        )
+    if document.get("program") != expected_program:
+        raise ProgramFileError(
+            f"{path} holds a {document.get('program')}, not a {expected_program}; load it with "
+            "that class"
+        )
+    if not isinstance(document.get("state"), dict) or not isinstance(document.get("config"), dict):
+        raise ProgramFileError(f"{path} is damaged: its state or config is missing")
+    return document
+
+
+def check_structure(program, document: dict, path) -> None:
+    """The saved predictors must be the program's predictors, by name and in order."""
+    names = [name for name, _ in program.named_predictors()]
+    saved = document.get("predictors")
+    if saved != names or set(document["state"]) != set(names):
+        raise ProgramFileError(
+            f"{path} was saved from a different program structure (predictors {saved}, this "
+            f"program has {names}); compile and save it again"
+        )
+    for name in names:
+        entry = document["state"][name]
+        if not isinstance(entry, dict) or not isinstance(entry.get("demos", []), list):
+            raise ProgramFileError(f"{path} is damaged: the state of predictor '{name}' is invalid")
+
+
+#: The only keys of a predictor's saved state we restore. Everything else in an edited file is
+#: ignored, and the LM is never restored from a file: it is chosen when the program is used.
+_PREDICTOR_KEYS = ("traces", "train", "demos", "signature", "fields")
+
+
+def load_program(cls_or_program, path):
+    """Load a saved program into a fresh instance (class given) or into an existing program."""
+    is_class = isinstance(cls_or_program, type)
+    expected = cls_or_program.__name__ if is_class else type(cls_or_program).__name__
+    document = read_program_file(path, expected)
+    if is_class:
+        try:
+            program = cls_or_program(**document["config"])
+        except TypeError as exc:
+            raise ProgramFileError(
+                f"{path} has settings this version does not know: {exc}"
+            ) from None
+    else:
+        program = cls_or_program
+    check_structure(program, document, path)
+    state = {
+        name: {**{k: v for k, v in document["state"][name].items() if k in _PREDICTOR_KEYS},
+               "lm": None}
+        for name, _ in program.named_predictors()
+    }
+    try:
+        program.load_state(state)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProgramFileError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
+    program.metadata_ = document.get("metadata", {})
+    return program
+
+
+class _class_or_instance_method:
+    """A method that receives the class when called on the class, the instance otherwise."""
+
+    def __init__(self, func):
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj, cls):
+        target = cls if obj is None else obj
+
+        def bound(*args, **kwargs):
+            return self.func(target, *args, **kwargs)
+
+        bound.__doc__ = self.func.__doc__
+        return bound

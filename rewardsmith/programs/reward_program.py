@@ -1,0 +1,244 @@
+"""RewardProgram: analyse the table, write a scoring function, learn from feedback.
+
+One call (one task) runs:
+
+    profile -> AnalyzeAttributes -> WriteScoringFunction -> sandbox on fit rows (fit PARAMS)
+            -> feedback -> WriteScoringFunction again ... (up to ``rounds`` attempts)
+
+The fit rows are cut into a fitting part and a validation part. Each attempt's constants are fitted
+on the fitting part and the attempt is judged by rank agreement on the validation part; the best
+attempt wins, its constants are refitted on all fit rows. Held-out rows are never touched here:
+only the metric sees them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import dspy
+import numpy as np
+from dspy.utils.usage_tracker import track_usage
+
+from ..metrics.spearman import evaluate_function, worst_ranked
+from ..sandbox import ScoringFunction, UnsafeCodeError
+from ..signatures import AnalyzeAttributes, WriteScoringFunction
+from .persist import _class_or_instance_method, load_program, save_program
+
+#: Fit sets smaller than this are not split: validating on 3 rows says nothing.
+MIN_ROWS_TO_SPLIT = 12
+
+
+@dataclass
+class Attempt:
+    """One written function and what the sandbox made of it."""
+
+    round: int
+    source: str
+    ok: bool
+    fit_rho: float = -1.0
+    valid_rho: float = -1.0
+    feedback: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RewardProgram(dspy.Module):
+    """The DSPy program that writes a reward function for one task.
+
+    Hyperparameters live here; data arrives in ``forward`` (one task's inputs). ``rounds`` is the
+    most write attempts per task, ``patience`` how many attempts in a row may fail to improve
+    before stopping, ``validation_fraction`` the share of fit rows kept for choosing among attempts.
+    """
+
+    def __init__(
+        self,
+        rounds: int = 3,
+        patience: int = 2,
+        validation_fraction: float = 0.3,
+        fit_constants: bool = True,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.rounds = rounds
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.fit_constants = fit_constants
+        self.seed = seed
+        self.analyze = dspy.Predict(AnalyzeAttributes)
+        self.write = dspy.Predict(WriteScoringFunction)
+
+    def forward(self, description: str, schema: str, profile: str, fit_rows) -> dspy.Prediction:
+        with track_usage() as usage:
+            analysis = self._analyze(description, schema, profile)
+            fitting, validation = split_rows(fit_rows, self.validation_fraction, self.seed)
+            attempts: list[Attempt] = []
+            best: Attempt | None = None
+            stale = 0
+            for round_number in range(1, self.rounds + 1):
+                attempt = self._attempt(round_number, schema, analysis, attempts, fitting,
+                                        validation)
+                attempts.append(attempt)
+                if attempt.ok and (best is None or attempt.valid_rho > best.valid_rho):
+                    best, stale = attempt, 0
+                else:
+                    stale += 1
+                if stale >= self.patience:
+                    break
+        function = self._final_function(best, fit_rows)
+        calls, tokens = _usage_totals(usage)
+        return dspy.Prediction(
+            function=function,
+            code=function.source if function else None,
+            analysis=analysis,
+            attempts=attempts,
+            lm_calls=calls,
+            tokens=tokens,
+        )
+
+    # -- saving, loading, running -----------------------------------------------------------
+    def config(self) -> dict:
+        """The hyperparameters, as saved in a program file."""
+        return {"rounds": self.rounds, "patience": self.patience,
+                "validation_fraction": self.validation_fraction,
+                "fit_constants": self.fit_constants, "seed": self.seed}
+
+    def save(self, path, metadata: dict | None = None):
+        """Write one JSON file: DSPy state, hyperparameters and metadata (atomically)."""
+        return save_program(self, path, metadata=metadata)
+
+    @_class_or_instance_method
+    def load(self_or_cls, path):
+        """``RewardProgram.load(path)`` makes a program from a file; ``program.load(path)`` loads
+        the file into this program. No pickle; no code from the file is run."""
+        return load_program(self_or_cls, path)
+
+    def run(self, data, *, fit_size=None, seed: int = 0, **load_options):
+        """Write a reward function for a dataset (built-in name, path or DataFrame).
+
+        Returns a ``RunResult``: the function, its held-out rho (None when the data has no
+        held-out rows), the analysis and every attempt.
+        """
+        from .run import run_program
+
+        return run_program(self, data, fit_size=fit_size, seed=seed, **load_options)
+
+    # -- steps -------------------------------------------------------------------------------
+    def _analyze(self, description: str, schema: str, profile: str) -> str:
+        try:
+            return self.analyze(
+                description=description, attribute_schema=schema, profile=profile
+            ).analysis
+        except Exception as exc:  # an unparseable reply must not end the task
+            return f"(no analysis: the language model's reply could not be used: {_short(exc)})"
+
+    def _attempt(self, round_number, schema, analysis, attempts, fitting, validation) -> Attempt:
+        try:
+            reply = self.write(
+                attribute_schema=schema,
+                analysis=analysis,
+                previous_attempts=render_attempts(attempts),
+            )
+            source = code_text(reply.code)
+        except Exception as exc:
+            return Attempt(round_number, "", False,
+                           feedback=f"The reply held no usable code ({_short(exc)}). Answer with "
+                           "the complete Python source of def score(attrs) in the code field.")
+        if not source.strip():
+            return Attempt(round_number, "", False,
+                           feedback="The code field was empty: write def score(attrs): ...")
+        return self._judge(round_number, source, fitting, validation)
+
+    def _judge(self, round_number, source, fitting, validation) -> Attempt:
+        try:
+            function = ScoringFunction(source)
+        except UnsafeCodeError as exc:
+            return Attempt(round_number, source, False,
+                           feedback=f"Rejected by the safety check: {exc}. Rewrite it within the "
+                           "allowed syntax.")
+        if self.fit_constants and function.params:
+            try:
+                function, _ = function.fit_params(fitting, seed=self.seed)
+            except Exception as exc:  # a failing form is judged below, with its own message
+                del exc
+        fit = evaluate_function(function, fitting)
+        if not fit.ok:
+            where = f" (line {fit.line})" if fit.line else ""
+            return Attempt(round_number, function.source, False,
+                           feedback=f"It failed on the fit rows{where}: {fit.reason}")
+        valid = evaluate_function(function, validation)
+        parts = [f"Rank correlation (Spearman rho) {fit.rho:.3f} on fit rows"]
+        if validation is not fitting:
+            parts[0] += f", {valid.rho:.3f} on validation rows"
+        parts[0] += "."
+        if function.params:
+            parts.append("Fitted PARAMS: " + ", ".join(
+                f"{k}={v:.4g}" for k, v in function.params.items()) + ".")
+        parts.extend(worst_ranked(fit.outputs, fitting, k=2))
+        return Attempt(round_number, function.source, valid.ok, fit.rho,
+                       valid.rho if valid.ok else -1.0, " ".join(parts))
+
+    def _final_function(self, best: Attempt | None, fit_rows) -> ScoringFunction | None:
+        if best is None:
+            return None
+        function = ScoringFunction(best.source, tuple(fit_rows.attributes))
+        if self.fit_constants and function.params:
+            try:
+                function, _ = function.fit_params(fit_rows, seed=self.seed)
+            except Exception:
+                pass  # keep the constants fitted on the fitting part
+        return function
+
+
+def split_rows(rows, validation_fraction: float, seed: int):
+    """(fitting part, validation part) of the fit rows; both are ``rows`` when there are few."""
+    n = len(rows)
+    if n < MIN_ROWS_TO_SPLIT or validation_fraction <= 0:
+        return rows, rows
+    order = np.random.default_rng(seed).permutation(n)
+    n_valid = max(3, int(round(validation_fraction * n)))
+    return rows.subset(np.sort(order[n_valid:])), rows.subset(np.sort(order[:n_valid]))
+
+
+def render_attempts(attempts: list[Attempt], keep: int = 3) -> str:
+    """The last ``keep`` attempts as text for the writer: code, score and feedback."""
+    if not attempts:
+        return ""
+    blocks = []
+    for attempt in attempts[-keep:]:
+        score = (f"validation rho {attempt.valid_rho:.3f}" if attempt.ok else "failed")
+        code = attempt.source.strip() or "(no code)"
+        blocks.append(f"Attempt {attempt.round} ({score}):\n```python\n{code}\n```\n"
+                      f"Feedback: {attempt.feedback}")
+    return "\n\n".join(blocks)
+
+
+def code_text(code) -> str:
+    """The source inside a ``dspy.Code`` (or a plain string), without markdown fences."""
+    text = getattr(code, "code", code)
+    if not isinstance(text, str):
+        return ""
+    text = text.strip()
+    if text.startswith("```"):
+        lines = text.splitlines()[1:]
+        if lines and lines[-1].strip().startswith("```"):
+            lines = lines[:-1]
+        text = "\n".join(lines)
+    return text
+
+
+def _usage_totals(tracker) -> tuple[int, int]:
+    calls = tokens = 0
+    for entries in tracker.usage_data.values():
+        calls += len(entries)
+        for entry in entries:
+            total = entry.get("total_tokens")
+            if total is None:
+                total = (entry.get("prompt_tokens") or 0) + (entry.get("completion_tokens") or 0)
+            tokens += int(total or 0)
+    return calls, tokens
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[:limit] + "..."

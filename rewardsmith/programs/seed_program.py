@@ -1,0 +1,53 @@
+"""SeedProgram: the seed notebook's method, kept as a baseline for the benchmark.
+
+K independent samples from one fixed prompt (no analysis, no feedback, no fitted constants); the
+sample with the best rank agreement on the fit rows wins. It shows what the real program adds.
+"""
+
+from __future__ import annotations
+
+import dspy
+
+from ..metrics.spearman import evaluate_function
+from ..sandbox import ScoringFunction
+from .reward_program import Attempt, code_text
+
+
+class SeedWrite(dspy.Signature):
+    """Write a Python function `def score(attrs):` that returns a float scoring an item from its
+    attributes (a dict of attribute name to number) so that better items, as people judged them,
+    get higher scores. Use only arithmetic, if/else, attrs[...] and the math module."""
+
+    description: str = dspy.InputField(desc="what is judged")
+    attribute_schema: str = dspy.InputField(desc="the attributes")
+    profile: str = dspy.InputField(desc="statistics and example rows of the data")
+    code: dspy.Code = dspy.OutputField(desc="Python source defining def score(attrs)")
+
+
+class SeedProgram(dspy.Module):
+    def __init__(self, samples: int = 3, temperature: float = 1.0):
+        super().__init__()
+        self.samples = samples
+        self.temperature = temperature
+        self.write = dspy.Predict(SeedWrite)
+
+    def forward(self, description: str, schema: str, profile: str, fit_rows) -> dspy.Prediction:
+        attempts: list[Attempt] = []
+        for i in range(1, self.samples + 1):
+            try:
+                reply = self.write(
+                    description=description, attribute_schema=schema, profile=profile,
+                    config={"rollout_id": i, "temperature": self.temperature},
+                )
+                source = code_text(reply.code)
+                function = ScoringFunction(source)
+            except Exception as exc:  # a bad sample is recorded, never fatal
+                attempts.append(Attempt(i, "", False, feedback=f"{type(exc).__name__}: {exc}"))
+                continue
+            fit = evaluate_function(function, fit_rows)
+            attempts.append(Attempt(i, source, fit.ok, fit.rho, fit.rho, fit.reason))
+        valid = [a for a in attempts if a.ok]
+        best = max(valid, key=lambda a: a.fit_rho) if valid else None
+        function = ScoringFunction(best.source, tuple(fit_rows.attributes)) if best else None
+        return dspy.Prediction(function=function, code=best.source if best else None,
+                               analysis="", attempts=attempts)

@@ -1,0 +1,6 @@
+"""The DSPy signatures of the program: what each LM call takes and gives."""
+
+from .analyze import AnalyzeAttributes
+from .write import WriteScoringFunction
+
+__all__ = ["AnalyzeAttributes", "WriteScoringFunction"]
