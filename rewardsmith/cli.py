@@ -134,6 +134,8 @@ def _add_lm_arguments(p: argparse.ArgumentParser) -> None:
                    help="an OpenAI-compatible server (llama.cpp, vLLM, Ollama's /v1); also "
                    "$REWARDSMITH_API_BASE")
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="do not reuse cached LM replies (DSPy's disk cache)")
 
 
 def _add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -188,8 +190,8 @@ def _cmd_check(args) -> int:
     from .metrics import evaluate_function
     from .sandbox import ScoringFunction
 
+    function = ScoringFunction.from_file(args.function)  # a bad function fails before loading
     dataset = _load(args)
-    function = ScoringFunction.from_file(args.function)
     task = make_task(dataset, seed=args.seed)
     if args.split == "test":
         rows = task.heldout_rows
@@ -226,7 +228,8 @@ def _configure_lm(args):
 
     from .lm import make_lm
 
-    lm = make_lm(args.lm, api_base=args.api_base, temperature=args.temperature)
+    lm = make_lm(args.lm, api_base=args.api_base, temperature=args.temperature,
+                 cache=not args.no_cache)
     # JSON replies parse reliably across providers and small local models alike.
     dspy.configure(lm=lm, adapter=dspy.JSONAdapter())
     return lm

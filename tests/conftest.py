@@ -2,40 +2,9 @@
 
 import dspy
 import pytest
+from scripted_responders import make_responder
 
-from rewardsmith.lm import output_fields, scripted_lm
-
-GENERIC_CODE = '''import math
-PARAMS = {"scale": 1.0}
-def score(attrs):
-    """Sum of all attributes, a form that runs on any table."""
-    total = sum(attrs.values())
-    return PARAMS["scale"] * total
-'''
-
-
-def make_responder(code=GENERIC_CODE, analysis="The attributes rise with the judgment."):
-    """A responder answering each DSPy signature by its output fields.
-
-    ``code`` may be a string or a list of strings served in turn (the last one repeats).
-    """
-    codes = list(code) if isinstance(code, (list, tuple)) else [code]
-    state = {"i": 0}
-
-    def respond(prompt):
-        fields = output_fields(prompt)
-        if fields == ["analysis"]:
-            return {"analysis": analysis}
-        if fields == ["code"]:
-            text = codes[min(state["i"], len(codes) - 1)]
-            state["i"] += 1
-            return {"code": text if isinstance(text, str) else text}
-        # Optimizer prompts (GEPA reflection, MIPRO proposals): answer every field with an
-        # instruction-like text.
-        return {name: "Write a short weighted sum of the attributes that matter most."
-                for name in fields} or "```\nWrite a short weighted sum of the attributes.\n```"
-
-    return respond
+from rewardsmith.lm import scripted_lm
 
 
 @pytest.fixture

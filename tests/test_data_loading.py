@@ -381,6 +381,14 @@ def test_row_id_is_added_when_no_id_column_exists():
     assert any("added 'row_id'" in note for note in ds.notes)
 
 
+def test_column_named_as_attribute_is_not_taken_for_the_id():
+    frame = table().drop(columns=["item_id"])
+    frame["row_id"] = np.arange(8) % 4
+    ds = load_dataset(frame, attributes=["a", "row_id"])
+    assert ds.id_column == "row_id_1" and "row_id" in ds.attributes
+    assert ds.frame["row_id_1"].tolist() == list(range(8))
+
+
 def test_non_unique_user_id_is_neither_id_nor_attribute():
     frame = table().drop(columns=["item_id"])
     frame["rater_id"] = [1, 2] * 4

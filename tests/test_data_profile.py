@@ -5,6 +5,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from rewardsmith.data import load_dataset, make_task, profile
@@ -153,3 +155,18 @@ def test_task_profile_does_not_change_when_heldout_rows_change():
     frame.loc[held, "human_score"] = frame.loc[held, "human_score"][::-1].to_numpy()
     changed = load_dataset(frame, name="seed", split_column="split")
     assert make_task(changed).profile == before
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 12).flatmap(lambda n: st.tuples(
+    st.lists(st.sampled_from([0.0, 1.0, 2.5, -3.0, 1e6]), min_size=n, max_size=n),
+    st.lists(st.floats(-1e3, 1e3), min_size=n, max_size=n),
+    st.lists(st.sampled_from([1.0, 2.0, 3.0]), min_size=n, max_size=n),
+)))
+def test_profile_never_crashes_on_small_tied_or_constant_tables(columns):
+    ties, spread, target = columns
+    frame = pd.DataFrame({"ties": ties, "spread": spread, "flat": [4.0] * len(ties),
+                          "human_score": target})
+    text = profile(frame, ("ties", "spread", "flat"), "human_score", seed=1)
+    assert text.startswith(f"rows: {len(ties)}")
+    assert "nan" not in text.lower().replace("n/a", "")

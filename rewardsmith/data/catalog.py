@@ -66,7 +66,7 @@ CATALOG: dict[str, BuiltinSpec] = {
                 "color_palette": "the author's score for the colour palette, integer 1..10",
             },
             license="MIT",
-            split="notebook's own (10 train / 7 test)",
+            split="notebook's own",
             split_by_file=True,
             ignored=("comment",),
         ),

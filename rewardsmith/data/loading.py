@@ -84,11 +84,13 @@ def load_dataset(
 
     target = _resolve_target(frame, target, notes)
     split = _resolve_split(frame, split_column, target)
-    id_col = _resolve_id(frame, id_column, {target, split}, notes)
+    # Columns the caller named as attributes are never taken for the id.
+    named = set([attributes] if isinstance(attributes, str) else attributes or ())
+    id_col = _resolve_id(frame, id_column, {target, split, *named}, notes)
     if id_col is None:
-        id_col = "row_id"
+        id_col = _free_name(frame, "row_id")
         frame.insert(0, id_col, np.arange(len(frame)))
-        notes.append("no id column found: added 'row_id' (row numbers from 0)")
+        notes.append(f"no id column found: added {id_col!r} (row numbers from 0)")
     reserved = {target, split, id_col}
     attrs = _resolve_attributes(frame, attributes, reserved, spec, notes)
 
@@ -292,6 +294,15 @@ def _resolve_id(frame: pd.DataFrame, id_column: str | None, reserved: set, notes
     return None
 
 
+def _free_name(frame: pd.DataFrame, name: str) -> str:
+    """``name``, or ``name_1``, ``name_2``... if the table already has such a column."""
+    candidate, k = name, 0
+    while candidate in frame.columns:
+        k += 1
+        candidate = f"{name}_{k}"
+    return candidate
+
+
 def _is_numeric(series: pd.Series) -> bool:
     dtype = series.dtype
     return pd.api.types.is_bool_dtype(dtype) or (
@@ -374,8 +385,8 @@ def _rows(n: int) -> str:
 
 def _row_label(frame: pd.DataFrame, id_col: str, position: int) -> str:
     value = frame[id_col].iloc[position]
-    if id_col == "row_id":
-        return f"row_id {value} (row number from 0)"
+    if id_col.startswith("row_id") and pd.api.types.is_integer_dtype(frame[id_col].dtype):
+        return f"{id_col} {value} (row number from 0)"
     return f"{id_col} {value!r}"
 
 
@@ -411,8 +422,8 @@ def _handle_invalid(frame, columns, id_col, on_invalid, notes) -> pd.DataFrame:
         where = (f"row {first} (row number from 0)" if column == id_col
                  else _row_label(frame, id_col, first))
         raise DatasetError(
-            f"column {column!r} has {what} in {_rows(int(mask.sum()))} (first at {where}); fix them, "
-            "or pass on_invalid='drop' (CLI: --on-invalid drop) to drop those rows")
+            f"column {column!r} has {what} in {_rows(int(mask.sum()))} (first at {where}); fix "
+            "them, or pass on_invalid='drop' (CLI: --on-invalid drop) to drop those rows")
     drop = np.zeros(len(frame), dtype=bool)
     for column, mask in bad_by_column.items():
         drop |= mask
@@ -431,8 +442,8 @@ def _check_ids(frame: pd.DataFrame, id_col: str) -> None:
         rows = np.flatnonzero((ids == value).to_numpy())[:5].tolist()
         raise DatasetError(
             f"duplicated id {value!r} in column {id_col!r} (rows {rows}, counting from 0; "
-            f"{int(ids.duplicated().sum())} repeated in all); make ids unique or pass id_column=... "
-            "for a column that identifies rows")
+            f"{int(ids.duplicated().sum())} repeated in all); make ids unique or pass "
+            "id_column=... for a column that identifies rows")
 
 
 def _check_size_and_spread(frame, attrs, target, min_rows, notes) -> None:

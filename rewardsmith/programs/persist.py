@@ -153,3 +153,37 @@ class _class_or_instance_method:
 
         bound.__doc__ = self.func.__doc__
         return bound
+
+
+class SavableProgram:
+    """Mixin for our dspy.Modules: ``config``, ``save(path)``, ``load(path)`` (class or instance).
+
+    Subclasses list their constructor arguments in ``CONFIG_KEYS``; those are saved with the
+    state and passed back to the constructor on load.
+    """
+
+    CONFIG_KEYS: tuple[str, ...] = ()
+
+    def config(self) -> dict:
+        """The hyperparameters, as saved in a program file."""
+        return {key: getattr(self, key) for key in self.CONFIG_KEYS}
+
+    def save(self, path, metadata: dict | None = None):
+        """Write one JSON file: DSPy state, hyperparameters and metadata (atomically)."""
+        return save_program(self, path, metadata=metadata)
+
+    @_class_or_instance_method
+    def load(self_or_cls, path):
+        """``Program.load(path)`` makes a program from a file; ``program.load(path)`` loads the
+        file into this program. No pickle; no code from the file is run."""
+        return load_program(self_or_cls, path)
+
+    def run(self, data, *, fit_size=None, seed: int = 0, **load_options):
+        """Write a reward function for a dataset (built-in name, path or DataFrame).
+
+        Returns a ``RunResult``: the function, its held-out rho (None when the data has no
+        held-out rows), the analysis and every attempt.
+        """
+        from .run import run_program
+
+        return run_program(self, data, fit_size=fit_size, seed=seed, **load_options)

@@ -22,7 +22,7 @@ from dspy.utils.usage_tracker import track_usage
 from ..metrics.spearman import evaluate_function, worst_ranked
 from ..sandbox import ScoringFunction, UnsafeCodeError
 from ..signatures import AnalyzeAttributes, WriteScoringFunction
-from .persist import _class_or_instance_method, load_program, save_program
+from .persist import SavableProgram
 
 #: Fit sets smaller than this are not split: validating on 3 rows says nothing.
 MIN_ROWS_TO_SPLIT = 12
@@ -43,13 +43,15 @@ class Attempt:
         return asdict(self)
 
 
-class RewardProgram(dspy.Module):
+class RewardProgram(SavableProgram, dspy.Module):
     """The DSPy program that writes a reward function for one task.
 
     Hyperparameters live here; data arrives in ``forward`` (one task's inputs). ``rounds`` is the
     most write attempts per task, ``patience`` how many attempts in a row may fail to improve
     before stopping, ``validation_fraction`` the share of fit rows kept for choosing among attempts.
     """
+
+    CONFIG_KEYS = ("rounds", "patience", "validation_fraction", "fit_constants", "seed")
 
     def __init__(
         self,
@@ -95,33 +97,6 @@ class RewardProgram(dspy.Module):
             lm_calls=calls,
             tokens=tokens,
         )
-
-    # -- saving, loading, running -----------------------------------------------------------
-    def config(self) -> dict:
-        """The hyperparameters, as saved in a program file."""
-        return {"rounds": self.rounds, "patience": self.patience,
-                "validation_fraction": self.validation_fraction,
-                "fit_constants": self.fit_constants, "seed": self.seed}
-
-    def save(self, path, metadata: dict | None = None):
-        """Write one JSON file: DSPy state, hyperparameters and metadata (atomically)."""
-        return save_program(self, path, metadata=metadata)
-
-    @_class_or_instance_method
-    def load(self_or_cls, path):
-        """``RewardProgram.load(path)`` makes a program from a file; ``program.load(path)`` loads
-        the file into this program. No pickle; no code from the file is run."""
-        return load_program(self_or_cls, path)
-
-    def run(self, data, *, fit_size=None, seed: int = 0, **load_options):
-        """Write a reward function for a dataset (built-in name, path or DataFrame).
-
-        Returns a ``RunResult``: the function, its held-out rho (None when the data has no
-        held-out rows), the analysis and every attempt.
-        """
-        from .run import run_program
-
-        return run_program(self, data, fit_size=fit_size, seed=seed, **load_options)
 
     # -- steps -------------------------------------------------------------------------------
     def _analyze(self, description: str, schema: str, profile: str) -> str:

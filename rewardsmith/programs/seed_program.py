@@ -10,6 +10,7 @@ import dspy
 
 from ..metrics.spearman import evaluate_function
 from ..sandbox import ScoringFunction
+from .persist import SavableProgram
 from .reward_program import Attempt, code_text
 
 
@@ -24,7 +25,9 @@ class SeedWrite(dspy.Signature):
     code: dspy.Code = dspy.OutputField(desc="Python source defining def score(attrs)")
 
 
-class SeedProgram(dspy.Module):
+class SeedProgram(SavableProgram, dspy.Module):
+    CONFIG_KEYS = ("samples", "temperature")
+
     def __init__(self, samples: int = 3, temperature: float = 1.0):
         super().__init__()
         self.samples = samples

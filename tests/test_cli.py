@@ -1,0 +1,115 @@
+"""The rewardsmith command: output users read, one-line errors, and the LM over HTTP."""
+
+import json
+
+import pytest
+from fake_openai_server import FakeOpenAIServer
+from scripted_responders import make_responder
+
+from rewardsmith.cli import main
+from rewardsmith.data import load_dataset, make_task
+from rewardsmith.metrics import evaluate_function
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_datasets_lists_every_builtin_with_rows_and_licence(capsys):
+    code, out, _ = run_cli(capsys, "datasets")
+    assert code == 0
+    for name, rows in [("seed", "17"), ("aadb", "9831"), ("spaq", "11125"),
+                       ("wine_quality", "6497"), ("fed_turn", "375")]:
+        line = next(line for line in out.splitlines() if line.startswith(name))
+        assert rows in line
+    assert "CC BY 4.0" in out
+
+
+def test_check_prints_rho_equal_to_the_sandbox_computation(capsys, tmp_path):
+    source = "def score(attrs):\n    return attrs['composition'] + attrs['lighting']\n"
+    path = tmp_path / "f.py"
+    path.write_text(source)
+    code, out, _ = run_cli(capsys, "check", str(path), "--data", "seed")
+    expected = evaluate_function(source, make_task(load_dataset("seed")).heldout_rows).rho
+    assert code == 0
+    assert f"rho {expected:.3f}" in out
+    assert "complexity" in out
+
+
+def test_check_rejects_unsafe_function_with_one_line(capsys, tmp_path):
+    path = tmp_path / "f.py"
+    path.write_text("import os\ndef score(attrs):\n    return 1\n")
+    code, out, err = run_cli(capsys, "check", str(path), "--data", "seed")
+    assert code == 2
+    assert err.strip() == "error: line 1: import of 'os' is not allowed; only 'import math' is"
+
+
+def test_baseline_prints_each_baseline_rho_on_aadb(capsys):
+    code, out, _ = run_cli(capsys, "baseline", "--data", "aadb", "--quiet")
+    assert code == 0
+    ols_line = next(line for line in out.splitlines() if line.startswith("ols"))
+    assert abs(float(ols_line.split("rho")[1]) - 0.940) <= 0.005
+    assert any(line.startswith("ridge") for line in out.splitlines())
+
+
+def test_bad_data_path_is_one_line_error_with_exit_code_2(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "baseline", "--data", str(tmp_path / "missing.csv"))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+
+
+def test_missing_api_key_names_the_variable(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, _, err = run_cli(capsys, "compile", "--data", "seed", "--out", str(tmp_path / "p.json"),
+                           "--lm", "openai/gpt-4o-mini", "--optimizer", "none")
+    assert code == 2
+    assert "OPENAI_API_KEY" in err
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_compile_run_evaluate_against_an_openai_compatible_server(capsys, tmp_path):
+    program = tmp_path / "program.json"
+    function = tmp_path / "reward.py"
+    with FakeOpenAIServer(make_responder()) as server:
+        lm = ["--lm", "openai/fake-model", "--api-base", server.url, "--no-cache"]
+        code, _, err = run_cli(capsys, "compile", "--data", "seed,fed_turn", "--optimizer",
+                               "bootstrap", "--budget", "4", "--fit-sizes", "20", "--rounds", "1",
+                               "--out", str(program), *lm)
+        assert code == 0, err
+        assert json.loads(program.read_text())["metadata"]["compile_datasets"] == [
+            "seed", "fed_turn"]
+
+        code, out, err = run_cli(capsys, "run", "--program", str(program), "--data", "spaq",
+                                 "--out", str(function), *lm)
+        assert code == 0, err
+        rho_line = next(line for line in out.splitlines() if line.startswith("held-out rho"))
+        heldout = make_task(load_dataset("spaq")).heldout_rows
+        expected = evaluate_function(function.read_text().split("if __name__")[0], heldout).rho
+        assert f"held-out rho {expected:.3f}" in rho_line
+
+        code, out, err = run_cli(capsys, "evaluate", "--program", str(program), "--data",
+                                 "seed,spaq", "--fit-sizes", "20", *lm)
+        assert code == 0, err
+        assert "(seen in compile)" in next(line for line in out.splitlines()
+                                             if line.startswith("seed"))
+        assert "compiled" in out and "uncompiled" in out
+        assert server.prompts  # every LM call went over HTTP to 127.0.0.1
+
+
+def test_unknown_program_file_is_one_line_error(capsys, tmp_path):
+    bad = tmp_path / "p.json"
+    bad.write_text("{not json")
+    code, _, err = run_cli(capsys, "run", "--program", str(bad), "--data", "seed",
+                           "--lm", "openai/x", "--api-base", "http://127.0.0.1:9/v1")
+    assert code == 2
+    assert "damaged JSON" in err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["compile", "--help"], ["run", "--help"]])
+def test_help_texts_exist(capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    assert "usage: rewardsmith" in capsys.readouterr().out

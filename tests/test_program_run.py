@@ -1,0 +1,133 @@
+"""RewardProgram on one task with a scripted LM: recovery through feedback, no leaks, usage."""
+
+import dspy
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scripted_responders import GENERIC_CODE, make_responder
+
+from rewardsmith.data import load_dataset, make_task
+from rewardsmith.lm import scripted_lm
+from rewardsmith.metrics import evaluate_function, spearman_metric
+from rewardsmith.programs import RewardProgram, RewardRegressor, SeedProgram
+
+GOOD = "def score(attrs):\n    return attrs['composition'] + attrs['lighting']\n"
+
+
+def run_with(codes, program=None, data="seed"):
+    lm, engine = scripted_lm(make_responder(codes))
+    task = make_task(load_dataset(data))
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        prediction = (program or RewardProgram(rounds=len(codes)))(**task.inputs())
+    return prediction, task, engine
+
+
+def test_broken_code_no_code_and_raising_code_recover_through_feedback():
+    codes = [
+        "def score(attrs) return 1",                   # syntax error
+        "",                                             # no code
+        "def score(attrs):\n    return attrs['nope']\n",  # raises KeyError
+        GOOD,
+    ]
+    prediction, task, _ = run_with(codes, RewardProgram(rounds=4, patience=4))
+    assert prediction.code.strip() == GOOD.strip()
+    feedback = [a.feedback for a in prediction.attempts]
+    assert "syntax error" in feedback[0]
+    assert "empty" in feedback[1] or "no usable code" in feedback[1]
+    assert "KeyError" in feedback[2] and "line 2" in feedback[2]
+    assert [a.ok for a in prediction.attempts] == [False, False, False, True]
+
+
+def test_feedback_of_a_failed_attempt_reaches_the_next_prompt():
+    codes = ["def score(attrs):\n    return attrs['nope']\n", GOOD]
+    _, _, engine = run_with(codes, RewardProgram(rounds=2, patience=2))
+    write_prompts = [p for p in engine.prompts if "previous_attempts" in p]
+    assert "KeyError" not in write_prompts[0].split("[[ ## previous_attempts ## ]]")[1]
+    assert "KeyError" in write_prompts[1]
+
+
+def test_all_attempts_failing_returns_no_function_and_scores_minus_one():
+    prediction, task, _ = run_with(["import os\ndef score(a):\n    return 1\n"] * 2)
+    assert prediction.function is None
+    assert spearman_metric(task, prediction) == -1.0
+    assert all("import of 'os'" in a.feedback for a in prediction.attempts)
+
+
+def test_best_attempt_wins_even_when_a_later_one_is_worse():
+    worse = "def score(attrs):\n    return -attrs['composition']\n"
+    prediction, _, _ = run_with([GOOD, worse], RewardProgram(rounds=2, patience=3))
+    assert prediction.code.strip() == GOOD.strip()
+
+
+def test_stops_early_when_attempts_stop_improving():
+    prediction, _, engine = run_with([GOOD] * 5, RewardProgram(rounds=5, patience=1))
+    assert len(prediction.attempts) == 2  # the second equals the first: no improvement, stop
+    assert engine.calls == 1 + 2  # one analysis + two writes
+
+
+def test_declared_constants_are_fitted_into_the_returned_source():
+    prediction, _, _ = run_with([GENERIC_CODE], RewardProgram(rounds=1))
+    assert "PARAMS" in prediction.code
+    assert prediction.function.params  # values are numbers parsed back from the source
+
+
+def test_lm_calls_and_tokens_are_counted():
+    prediction, _, engine = run_with([GOOD], RewardProgram(rounds=1))
+    assert prediction.lm_calls == engine.calls == 2
+    assert prediction.tokens > 0
+
+
+def test_heldout_rows_appear_in_no_prompt():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(1, 9, size=(60, 3)).round(2), columns=["a", "b", "c"])
+    frame["human_score"] = frame["a"] + rng.normal(size=60).round(3)
+    frame["item_id"] = [f"FIT{i:03d}" for i in range(60)]
+    frame["split"] = ["train"] * 40 + ["test"] * 20
+    frame.loc[40:, "item_id"] = [f"HELDOUT{i:03d}" for i in range(20)]
+    frame.loc[40:, "a"] = 123.456  # a value that exists only in held-out rows
+    dataset = load_dataset(frame)
+    task = make_task(dataset)
+    lm, engine = scripted_lm(make_responder(["def score(attrs):\n    return attrs['a']\n"]))
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        RewardProgram(rounds=2, patience=2)(**task.inputs())
+    text = "\n".join(engine.prompts)
+    assert engine.calls >= 3
+    assert "HELDOUT" not in text and "123.456" not in text and "123.46" not in text
+    assert "FIT0" in text or "rows" in text  # the profile of fit rows did reach the prompt
+
+
+def test_run_on_a_dataset_reports_rho_equal_to_the_sandbox_computation(scripted):
+    result = RewardProgram(rounds=1).run("fed_turn")
+    task = make_task(load_dataset("fed_turn"))
+    expected = evaluate_function(result.function.source, task.heldout_rows).rho
+    assert result.rho == pytest.approx(expected)
+    assert result.heldout_rows == len(task.heldout_rows)
+
+
+def test_seed_program_samples_independently_and_keeps_the_best_on_fit_rows():
+    worse = "def score(attrs):\n    return -attrs['composition']\n"
+    lm, engine = scripted_lm(make_responder([worse, GOOD, worse]))
+    task = make_task(load_dataset("seed"))
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        prediction = SeedProgram(samples=3)(**task.inputs())
+    assert engine.calls == 3
+    assert prediction.code.strip() == GOOD.strip()
+    assert "analysis" not in "".join(engine.prompts).split("Your output fields are")[1][:200]
+
+
+def test_regressor_fit_predict_score(scripted):
+    data = load_dataset("seed").frame
+    X, y = data[["composition", "subject_focus", "lighting", "color_palette"]], data.human_score
+    model = RewardRegressor(RewardProgram(rounds=1)).fit(X, y)
+    predictions = model.predict(X)
+    assert predictions.shape == (len(X),)
+    # the generic function sums the attributes: predictions are that sum times a fitted scale
+    np.testing.assert_allclose(predictions / X.sum(axis=1).to_numpy(),
+                               model.function_.params["scale"], rtol=1e-9)
+    assert model.score(X, y) == pytest.approx(stats.spearmanr(predictions, y).statistic)
+
+
+def test_regressor_predict_before_fit_says_so():
+    with pytest.raises(RuntimeError, match="not fitted"):
+        RewardRegressor().predict(pd.DataFrame({"a": [1.0]}))
