@@ -1,23 +1,45 @@
-# The project's two entry points: `make test` (what CI runs) and the tools it needs.
-# Everything lands in .venv; a second run reuses what is installed.
+# The project's entry points. Everything lands in .venv (and the model weights in
+# ~/.cache/rewardsmith); a second run reuses what is installed.
+#   make demo   the main job on the embedded local model (install, compile, save, reload, run)
+#   make test   lint + the fast tests (scripted LM); what CI runs
+#   make integration   tests with the real local model (installs it first)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+RS := $(VENV)/bin/rewardsmith
+DEMO_DIR ?= runs/demo
 
-.PHONY: test lint bench-sandbox clean
+.PHONY: test unit integration lint local-model demo bench-sandbox clean
 
 $(VENV)/.installed: pyproject.toml
+	@echo "[setup] creating $(VENV) and installing rewardsmith with its dev tools"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --progress-bar off -e ".[dev]"
 	touch $@
 
-test: $(VENV)/.installed
-	$(PY) -m ruff check rewardsmith tests benchmarks
-	$(PY) -m pytest -q
+local-model: $(VENV)/.installed
+	$(PY) -m rewardsmith.lm.install
+
+test: lint unit
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check rewardsmith tests benchmarks
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q -m "not integration"
+
+integration: local-model
+	REWARDSMITH_REQUIRE_LOCAL_MODEL=1 $(PY) -m pytest -q -m integration
+
+demo: local-model
+	@echo "[demo] 1/2 compile a RewardProgram on tasks from seed and fed_turn (embedded model)"
+	$(RS) compile --data seed,fed_turn --optimizer bootstrap --budget 4 --fit-sizes 20 \
+		--rounds 2 --out $(DEMO_DIR)/program.json
+	@echo "[demo] 2/2 reload it in a fresh process and write a reward function for aadb (unseen)"
+	$(RS) run --program $(DEMO_DIR)/program.json --data aadb --fit-size 50 \
+		--out $(DEMO_DIR)/reward.py
+	@echo "[demo] files: $(DEMO_DIR)/program.json (compiled program), $(DEMO_DIR)/reward.py (function)"
 
 bench-sandbox: $(VENV)/.installed
 	$(PY) benchmarks/sandbox_speed.py

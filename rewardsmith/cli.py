@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     _add_lm_arguments(p)
     p.set_defaults(handler=_cmd_evaluate)
+
+    from .bench.cli import add_bench_commands
+
+    add_bench_commands(sub, _add_lm_arguments)
     return parser
 
 
@@ -227,11 +231,14 @@ def _configure_lm(args):
     import dspy
 
     from .lm import make_lm
+    from .lm.progress import LMProgress
 
     lm = make_lm(args.lm, api_base=args.api_base, temperature=args.temperature,
                  cache=not args.no_cache)
+    print(f"language model: {lm.model}" + (f" at {args.api_base}" if args.api_base else ""),
+          file=sys.stderr)
     # JSON replies parse reliably across providers and small local models alike.
-    dspy.configure(lm=lm, adapter=dspy.JSONAdapter())
+    dspy.configure(lm=lm, adapter=dspy.JSONAdapter(), callbacks=[LMProgress()])
     return lm
 
 
@@ -300,12 +307,20 @@ def _cmd_run(args) -> int:
         for attempt in result.attempts:
             print(f"  attempt {attempt.round}: {attempt.feedback}", file=sys.stderr)
         return 1
+    from .metrics import run_baselines
+
     print(result.function.source.rstrip())
+    print()
     if result.rho is not None:
         print(f"held-out rho {result.rho:.3f}  ({result.heldout_rows} held-out rows, "
               f"{result.fit_rows} fit rows, dataset {result.dataset})")
+        baselines = run_baselines(result.task.fit_rows, result.task.heldout_rows)
+        print("baselines on the same rows: "
+              + ", ".join(f"{b.name} rho {b.rho:.3f}" for b in baselines))
     else:
         print(f"no held-out rows in {result.dataset}: rho not measured")
+    print(f"complexity {result.function.complexity}; LM calls {result.lm_calls}, "
+          f"tokens {result.tokens:,}")
     if args.out:
         path = result.function.export(args.out, header=f"reward function for {result.dataset}")
         print(f"wrote {path}")
@@ -347,13 +362,14 @@ def _indent(text: str) -> str:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     # Imported here so that `rewardsmith --help` does not pay for importing dspy.
+    from .bench.errors import BenchError
     from .data import DatasetError
     from .lm import LMConfigError
     from .programs import CompileError, ProgramFileError
     from .sandbox import SandboxError, UnsafeCodeError
 
     return (DatasetError, UnsafeCodeError, SandboxError, LMConfigError, CompileError,
-            ProgramFileError, _BadArgument, FileNotFoundError, IsADirectoryError,
+            ProgramFileError, _BadArgument, BenchError, FileNotFoundError, IsADirectoryError,
             PermissionError, UnicodeDecodeError, SyntaxError)
 
 

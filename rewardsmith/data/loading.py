@@ -74,6 +74,14 @@ def load_dataset(
     """
     if on_invalid not in ON_INVALID:
         raise DatasetError(f"on_invalid must be 'error' or 'drop', not {on_invalid!r}")
+    for role, value in (("target", target), ("id_column", id_column),
+                        ("split_column", split_column)):
+        if value is not None and not isinstance(value, str):
+            raise DatasetError(f"{role} must be one column name (text), not a "
+                               f"{type(value).__name__}: {_name(value)}")
+    if attributes is not None and not isinstance(attributes, str) and not all(
+            isinstance(a, str) for a in attributes):
+        raise DatasetError("attributes must be column names (text); pass attributes=['a', 'b']")
     raw, default_name, origin, spec = _read(source)
     notes: list[str] = []
     frame = _tidy_columns(raw, notes)
@@ -214,7 +222,15 @@ def _tidy_columns(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """String column names, a meaningful index moved into a column, empty tables refused."""
     if not isinstance(frame.index, pd.RangeIndex) and any(n is not None for n in frame.index.names):
         moved = [n for n in frame.index.names if n is not None]
-        frame = frame.reset_index()
+        clash = [n for n in moved if n in frame.columns or str(n) in map(str, frame.columns)]
+        if clash:
+            raise DatasetError(f"the index {_name(clash[0])} has the name of a column; rename the "
+                               "index, or drop it with frame.reset_index(drop=True)")
+        try:
+            frame = frame.reset_index()
+        except ValueError as exc:  # e.g. an unnamed level's default name ("level_0") is taken
+            raise DatasetError(f"cannot move the index into columns: {_first_line(exc)}; drop it "
+                               "with frame.reset_index(drop=True)") from None
         notes.append(f"moved the index {', '.join(map(repr, moved))} into columns")
     else:
         frame = frame.reset_index(drop=True)
@@ -232,8 +248,21 @@ def _tidy_columns(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return frame
 
 
+def _name(value) -> str:
+    """A value or column name quoted for a one-line message (numpy scalars shown as Python's)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+def _bare(name) -> str:
+    """A column name unquoted where it is plain text, quoted where it holds line breaks, tabs or
+    other unprintable characters (which would break a one-line message)."""
+    return name if isinstance(name, str) and name.isprintable() else repr(name)
+
+
 def _columns_text(columns, limit: int = 20) -> str:
-    columns = list(columns)
+    columns = [_bare(c) for c in columns]
     shown = ", ".join(columns[:limit])
     return shown + (f", ... ({len(columns) - limit} more)" if len(columns) > limit else "")
 
@@ -257,7 +286,7 @@ def _resolve_target(frame: pd.DataFrame, target: str | None, notes: list[str]) -
         notes.append(f"inferred target column {found[0]!r}")
         return found[0]
     if found:
-        raise DatasetError(f"several possible target columns ({', '.join(found)}); {fix}")
+        raise DatasetError(f"several possible target columns ({_columns_text(found)}); {fix}")
     raise DatasetError(f"no target column (none named human_score, {', '.join(TARGET_NAMES)}); "
                        f"{fix}; columns: {_columns_text(frame.columns)}")
 
@@ -288,10 +317,17 @@ def _resolve_id(frame: pd.DataFrame, id_column: str | None, reserved: set, notes
     for column in candidates:
         lower = column.lower()
         if ((lower.endswith("_id") or lower == "name") and not _is_numeric(frame[column])
-                and frame[column].notna().all() and frame[column].is_unique):
+                and frame[column].notna().all() and _all_distinct(frame[column])):
             notes.append(f"inferred id column {column!r}")
             return column
     return None
+
+
+def _all_distinct(series: pd.Series) -> bool:
+    try:
+        return bool(series.is_unique)
+    except TypeError:  # unhashable values (lists, dicts) cannot identify rows
+        return False
 
 
 def _free_name(frame: pd.DataFrame, name: str) -> str:
@@ -372,7 +408,7 @@ def _as_float(frame: pd.DataFrame, column: str, id_col: str, role: str) -> pd.Se
             fix = ("convert it to numbers or pass target=... for another column" if role == "target"
                    else "convert it to numbers or leave it out of attributes / --attributes")
             raise DatasetError(
-                f"{role} column {column!r} is not numeric: value {series.iloc[first]!r} at "
+                f"{role} column {column!r} is not numeric: value {_name(series.iloc[first])} at "
                 f"{_row_label(frame, id_col, first)} ({_rows(int(bad.sum()))} like this); {fix}")
         series = coerced
     return pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=frame.index,
@@ -387,7 +423,7 @@ def _row_label(frame: pd.DataFrame, id_col: str, position: int) -> str:
     value = frame[id_col].iloc[position]
     if id_col.startswith("row_id") and pd.api.types.is_integer_dtype(frame[id_col].dtype):
         return f"{id_col} {value} (row number from 0)"
-    return f"{id_col} {value!r}"
+    return f"{id_col} {_name(value)}"
 
 
 def _normalize_split(series: pd.Series, column: str) -> pd.Series:
@@ -436,14 +472,36 @@ def _handle_invalid(frame, columns, id_col, on_invalid, notes) -> pd.DataFrame:
 
 def _check_ids(frame: pd.DataFrame, id_col: str) -> None:
     ids = frame[id_col]
-    duplicated = ids[ids.duplicated(keep=False)]
+    try:
+        duplicated = ids[ids.duplicated(keep=False)]
+    except TypeError:  # unhashable values: lists, dicts, sets
+        first = next(i for i, v in enumerate(ids) if not _is_hashable(v))
+        raise DatasetError(
+            f"id column {id_col!r} holds a {type(ids.iloc[first]).__name__} at row {first} "
+            "(counting from 0); ids must be text or numbers: pass id_column=... for another "
+            "column") from None
     if len(duplicated):
         value = duplicated.iloc[0]
         rows = np.flatnonzero((ids == value).to_numpy())[:5].tolist()
         raise DatasetError(
-            f"duplicated id {value!r} in column {id_col!r} (rows {rows}, counting from 0; "
+            f"duplicated id {_name(value)} in column {id_col!r} (rows {rows}, counting from 0; "
             f"{int(ids.duplicated().sum())} repeated in all); make ids unique or pass "
             "id_column=... for a column that identifies rows")
+
+
+def _varies(series: pd.Series) -> bool:
+    """More than one value (-0.0 equals 0.0). A min/max scan of the finite float column: hashing a
+    million values, as ``nunique`` does, costs ten times more."""
+    values = series.to_numpy()
+    return len(values) > 1 and bool(values.max() > values.min())
+
+
+def _is_hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _check_size_and_spread(frame, attrs, target, min_rows, notes) -> None:
@@ -452,11 +510,11 @@ def _check_size_and_spread(frame, attrs, target, min_rows, notes) -> None:
         dropped = " after dropping invalid rows" if dropped else ""
         raise DatasetError(f"only {_rows(len(frame))}{dropped}; at least {min_rows} are needed to "
                            "learn and check a ranking; add rows (or lower min_rows)")
-    if frame[target].nunique() < 2:
+    if not _varies(frame[target]):
         raise DatasetError(f"target column {target!r} is constant ({frame[target].iloc[0]:g} in "
                            "every row): there is no ranking to learn; pick another target")
     for column in attrs:
-        if frame[column].nunique() < 2:
+        if not _varies(frame[column]):
             message = (f"attribute {column!r} is constant ({frame[column].iloc[0]:g} in every "
                        "row): it cannot help the ranking; kept")
             warnings.warn(message, UserWarning, stacklevel=3)

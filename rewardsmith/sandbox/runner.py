@@ -51,6 +51,30 @@ class SandboxCrash(SandboxError):
     """The worker died: CPU-time or memory limit, or a crash of the interpreter."""
 
 
+class Rows:
+    """A table packed for the worker: column names, row count, float64 column-major bytes, and a
+    key (hash of names and values) under which the worker caches it."""
+
+    __slots__ = ("columns", "n", "payload", "key")
+
+    def __init__(self, columns: list[str], n: int, payload: bytes):
+        self.columns = columns
+        self.n = n
+        self.payload = payload
+        self.key = hashlib.blake2b(payload + json.dumps(columns).encode(),
+                                   digest_size=16).hexdigest()
+
+    @classmethod
+    def pack(cls, columns, matrix) -> Rows:
+        matrix = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64).T)  # column-major
+        columns = [str(c) for c in columns]
+        if matrix.ndim != 2:
+            raise ValueError(f"matrix must be 2-D (rows x columns), not of shape {matrix.T.shape}")
+        if matrix.shape[0] != len(columns):
+            raise ValueError(f"matrix has {matrix.shape[0]} columns, {len(columns)} names given")
+        return cls(columns, matrix.shape[1], matrix.tobytes())
+
+
 class Sandbox:
     """A warm, isolated worker process for evaluating scoring functions on batches of rows.
 
@@ -65,6 +89,7 @@ class Sandbox:
         self._proc: subprocess.Popen | None = None
         self._loaded: set[str] = set()
         self._lock = threading.Lock()
+        self._final = False  # set by SandboxPool.close: never start a worker again
 
     # -- public ------------------------------------------------------------------------------
     def evaluate(
@@ -84,23 +109,26 @@ class Sandbox:
         """
         if not checked:
             check_source(source)
-        matrix = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64).T)  # column-major rows
-        columns = [str(c) for c in columns]
-        if matrix.shape[0] != len(columns):
-            raise ValueError(f"matrix has {matrix.shape[0]} columns, {len(columns)} names given")
-        n = matrix.shape[1]
-        payload = matrix.tobytes()
-        key = hashlib.blake2b(payload + json.dumps(columns).encode(), digest_size=16).hexdigest()
+        return self._evaluate_rows(source, Rows.pack(columns, matrix), param_sets)
+
+    def _evaluate_rows(self, source: str, rows: Rows, param_sets=None) -> np.ndarray:
+        """``evaluate`` on rows already packed (the pool packs a table once for all workers).
+        The source must have passed ``check_source``."""
         with self._lock:
-            header = {"op": "eval", "key": key, "source": source,
+            header = {"op": "eval", "key": rows.key, "source": source,
                       "param_sets": param_sets, "cpu_s": self.cpu_s}
-            reply, data = self._request_with_rows(header, key, columns, n, payload)
+            reply, data = self._request_with_rows(header, rows.key, rows.columns, rows.n,
+                                                  rows.payload)
         if not reply.get("ok"):
             raise SandboxError(reply.get("error", "unknown error"), reply.get("line", 0))
         out = np.frombuffer(data, dtype=np.float64).reshape(reply["shape"])
         return out if param_sets is not None else out[0]
 
     def close(self) -> None:
+        """Kill the worker and wait for it. A call running in another thread is not waited for:
+        its worker dies at once and the call raises ``SandboxCrash``. A later call starts a new
+        worker."""
+        self._signal_kill()
         with self._lock:
             self._kill()
 
@@ -116,7 +144,13 @@ class Sandbox:
             self._start()
         if key not in self._loaded:
             load = {"op": "load", "key": key, "columns": columns, "n": n, "nbytes": len(payload)}
-            reply, _ = self._roundtrip(load, payload, timeout=max(self.timeout_s, 30.0))
+            try:
+                reply, _ = self._roundtrip(load, payload, timeout=max(self.timeout_s, 30.0))
+            except SandboxCrash as exc:  # not the candidate's fault: say what was being done
+                raise SandboxCrash(
+                    f"could not load {n} rows x {len(columns)} columns into the sandbox "
+                    f"({exc}); with memory_mb={self.memory_mb}, pass fewer rows or raise it"
+                ) from None
             if not reply.get("ok"):
                 raise SandboxCrash(f"could not load rows into the sandbox: {reply.get('error')}")
             self._loaded.add(key)
@@ -126,7 +160,19 @@ class Sandbox:
             return self._request_with_rows(header, key, columns, n, payload)
         return reply, data
 
+    def _signal_kill(self) -> None:
+        # Without the lock, which a call in progress holds for up to timeout_s: the kill makes
+        # that call's read end at once, and it tidies up (reaps, closes pipes) under the lock.
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
     def _start(self) -> None:
+        if self._final:
+            raise SandboxError("the sandbox was closed for good (its pool is closed)")
         self._kill()
         self._proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(WORKER_PATH), str(self.memory_mb)],

@@ -126,6 +126,15 @@ def _run(namespace, fn, rows, params):
     return out
 
 
+def _build_rows(columns, n, payload):
+    """The float64 column-major payload as a list of ``{column: value}`` dicts, one per row."""
+    values = array("d")
+    values.frombytes(payload)
+    cols = [values[j * n:(j + 1) * n] for j in range(len(columns))]
+    del values
+    return [dict(zip(columns, row, strict=True)) for row in zip(*cols, strict=True)]
+
+
 def _limit_cpu(seconds):
     used = resource.getrusage(resource.RUSAGE_SELF)
     spent = used.ru_utime + used.ru_stime
@@ -187,11 +196,22 @@ def main():
             # nearly spent, and a large table is no fault of the next candidate.
             _limit_cpu(_LOAD_CPU_S)
             columns, n = header["columns"], header["n"]
-            values = array("d")
-            values.frombytes(payload)
-            cols = [values[j * n:(j + 1) * n] for j in range(len(columns))]
-            tables[header["key"]] = [dict(zip(columns, row, strict=True))
-                                     for row in zip(*cols, strict=True)]
+            try:
+                rows = _build_rows(columns, n, payload)
+            except MemoryError:
+                # The cached tables are what fill the memory: drop them (the parent reloads a
+                # table it needs again) and try once more, rather than dying on a good candidate.
+                tables.clear()
+                compiled.clear()
+                try:
+                    rows = _build_rows(columns, n, payload)
+                except MemoryError:
+                    _send(out, {"ok": False, "error": (
+                        f"MemoryError: a table of {n} rows x {len(columns)} columns does not fit "
+                        "in the sandbox's memory limit; raise memory_mb or pass fewer rows")})
+                    continue
+            del payload
+            tables[header["key"]] = rows
             while len(tables) > _MAX_ROW_SETS:
                 tables.pop(next(iter(tables)))
             _send(out, {"ok": True})

@@ -1,0 +1,77 @@
+"""The benchmark's methods: each turns one task's fit rows into a function and its held-out rho.
+
+Every method sees the fit rows only; the held-out rows are used once, after the function is fixed,
+to score it. ``RUNNERS`` maps a method name to ``runner(task, program) -> dict`` (the measured
+fields of a cell record); it is a plain dict so tests can wrap a runner. The heavy imports sit
+inside the runners: the CLI reads the method names here when it only builds its help.
+"""
+
+from __future__ import annotations
+
+import math
+
+LM_METHODS = ("compiled", "uncompiled", "seed")
+LINEAR_METHODS = ("signed_mean", "ols", "ridge")
+METHODS = (*LM_METHODS, *LINEAR_METHODS, "gbm")
+DEFAULT_METHODS = (*LM_METHODS, *LINEAR_METHODS)
+
+
+def run_program(task, program) -> dict:
+    """A DSPy program writes the function; LM calls and tokens are counted around the call."""
+    from dspy.utils.usage_tracker import track_usage
+
+    from ..metrics import FAILURE_SCORE, evaluate_function
+    from ..programs.reward_program import _usage_totals
+
+    with track_usage() as usage:  # nested trackers roll up, so the program's own one is counted
+        prediction = program(**task.inputs())
+    function = prediction.function
+    calls, tokens = _usage_totals(usage)
+    return {
+        "rho": evaluate_function(function, task.heldout_rows).rho if function else FAILURE_SCORE,
+        "complexity": function.complexity if function else None,
+        "lm_calls": calls,
+        "tokens": tokens,
+        "source": function.source if function else None,
+        "analysis": prediction.analysis or "",
+        "attempts": [a.to_dict() for a in prediction.attempts],
+        "note": "" if function else "no attempt produced a valid function (scored -1)",
+    }
+
+
+def run_linear(name: str):
+    """A runner for one of the linear baselines, scored exactly as ``run_baselines`` scores it."""
+
+    def runner(task, program=None) -> dict:
+        from ..metrics import run_baselines
+
+        result = run_baselines(task.fit_rows, task.heldout_rows, names=(name,))[0]
+        return {"rho": result.rho, "complexity": result.function.complexity,
+                "source": result.function.source}
+
+    return runner
+
+
+def run_gbm(task, program=None) -> dict:
+    """Gradient boosting as a black-box reference: a rho, no readable source."""
+    from ..metrics import FAILURE_SCORE, gradient_boosting_rho
+
+    rho = gradient_boosting_rho(task.fit_rows, task.heldout_rows, seed=task.seed)
+    return {"rho": rho if math.isfinite(rho) else FAILURE_SCORE, "source": None}
+
+
+def sklearn_available() -> bool:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+RUNNERS = {
+    "compiled": run_program,
+    "uncompiled": run_program,
+    "seed": run_program,
+    **{name: run_linear(name) for name in LINEAR_METHODS},
+    "gbm": run_gbm,
+}

@@ -1,0 +1,297 @@
+"""The benchmark end to end with the scripted LM: computed table, seen/unseen, resume, report."""
+
+import argparse
+import contextlib
+import io
+import json
+
+import dspy
+import numpy as np
+import pytest
+from scripted_responders import GENERIC_CODE, make_responder
+
+import rewardsmith.lm
+from rewardsmith.bench import BenchError, bootstrap_interval, run_bench, write_report
+from rewardsmith.bench import methods as bench_methods
+from rewardsmith.cli import build_parser, main
+from rewardsmith.data import load_dataset, make_task, make_tasks
+from rewardsmith.lm import scripted_lm
+from rewardsmith.metrics import evaluate_function, run_baselines
+from rewardsmith.programs import RewardProgram, compile
+
+HOSTILE_ANALYSIS = "<script>alert('pwned')</script> The attributes rise with the judgment."
+HOSTILE_CODE = GENERIC_CODE.replace(
+    "Sum of all attributes", "</code></pre><script>alert('code')</script> Sum of attributes")
+METHODS = ["compiled", "uncompiled", "seed", "signed_mean", "ols", "ridge"]
+LINEAR = ("signed_mean", "ols", "ridge")
+
+
+def run_cli(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    """`rewardsmith bench` on seed (compiled on) and fed_turn (unseen) with the scripted LM."""
+    root = tmp_path_factory.mktemp("bench")
+    lm, engine = scripted_lm(make_responder(HOSTILE_CODE, analysis=HOSTILE_ANALYSIS))
+    program = compile(RewardProgram(rounds=1), make_tasks(["seed"]), optimizer="none",
+                      verbose=False)
+    program.save(root / "program.json", metadata={"compile_datasets": ["seed"]})
+    argv = ["bench", "--data", "seed,fed_turn", "--methods", ",".join(METHODS),
+            "--fit-sizes", "8,all", "--seeds", "0,1", "--program", root / "program.json",
+            "--out", root / "out", "--no-progress", "--no-cache"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rewardsmith.lm, "make_lm", lambda *a, **k: lm)
+        code, out, err = run_cli(*argv)
+        assert code == 0, err
+        calls = engine.calls
+        results = json.loads((root / "out" / "results.json").read_text())
+        yield {"root": root, "out": root / "out", "stdout": out, "argv": argv, "engine": engine,
+               "calls": calls, "results": results}
+
+
+def _tasks():
+    cache = {}
+
+    def task(record):
+        key = (record["dataset"], record["fit_size"], record["seed"])
+        if key not in cache:
+            cache[key] = make_task(load_dataset(record["dataset"]), fit_size=record["fit_size"],
+                                   seed=record["seed"])
+        return cache[key]
+
+    return task
+
+
+def _rho(results, dataset, method, fit_size, seed):
+    (record,) = [r for r in results["records"] if (r["dataset"], r["method"], r["fit_size"],
+                                                   r["seed"]) == (dataset, method, fit_size, seed)]
+    return record["rho"]
+
+
+def test_baseline_cells_equal_run_baselines_on_the_same_task(bench):
+    task = _tasks()
+    checked = 0
+    for record in bench["results"]["records"]:
+        if record["method"] not in LINEAR:
+            continue
+        t = task(record)
+        expected = {b.name: b for b in run_baselines(t.fit_rows, t.heldout_rows)}
+        assert record["rho"] == expected[record["method"]].rho
+        assert record["complexity"] == expected[record["method"]].function.complexity
+        assert record["fit_rows"] == len(t.fit_rows)
+        checked += 1
+    assert checked == 2 * 2 * 2 * 3  # datasets x fit sizes x seeds x linear baselines
+
+
+def test_learned_cells_record_their_function_calls_and_held_out_rho(bench):
+    task = _tasks()
+    learned = [r for r in bench["results"]["records"] if r["method"] in ("compiled", "uncompiled",
+                                                                         "seed")]
+    assert len(learned) == 24
+    for record in learned:
+        assert record["rho"] == evaluate_function(record["source"], task(record).heldout_rows).rho
+        # rounds=1: one analysis and one write; the seed's method samples three times.
+        assert record["lm_calls"] == (3 if record["method"] == "seed" else 2)
+        assert record["tokens"] > 0 and record["attempts"] and record["error"] is None
+    assert bench["calls"] == sum(r["lm_calls"] for r in learned)
+
+
+def test_seen_is_set_for_the_compile_dataset_and_the_headline_uses_unseen_only(bench):
+    results = bench["results"]
+    assert {r["dataset"] for r in results["records"] if r["seen"]} == {"seed"}
+    assert results["summary"]["unseen_datasets"] == ["fed_turn"]
+    headline = {h["method"]: h for h in results["summary"]["headline"]}
+    for method in METHODS:
+        per_seed = [np.mean([_rho(results, "fed_turn", method, f, s) for f in (8, None)])
+                    for s in (0, 1)]
+        assert headline[method]["mean"] == pytest.approx(np.mean(per_seed), abs=1e-12)
+    everywhere = np.mean([r["rho"] for r in results["records"] if r["method"] == "ols"])
+    assert headline["ols"]["mean"] != pytest.approx(everywhere, abs=1e-6)
+
+
+def test_markdown_table_and_stdout_show_the_computed_numbers(bench):
+    results, text = bench["results"], (bench["out"] / "results.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| fed_turn | 8 |"))
+    printed = next(line for line in bench["stdout"].splitlines()
+                   if line.startswith("| fed_turn | 8 |"))
+    assert printed == row
+    cells = [c.strip() for c in row.strip("|").split("|")][2:]
+    for method, cell in zip(METHODS, cells, strict=True):
+        interval = bootstrap_interval([_rho(results, "fed_turn", method, 8, s) for s in (0, 1)])
+        assert cell == f"{interval['mean']:.3f} [{interval['low']:.3f}, {interval['high']:.3f}]"
+    assert any(line.startswith("| seed (seen) | all (10) |") for line in text.splitlines())
+    headline = next(line for line in bench["stdout"].splitlines() if line.startswith("headline"))
+    ols = results["summary"]["headline"][METHODS.index("ols")]
+    assert "unseen datasets: fed_turn;" in headline and f"ols {ols['mean']:.3f}" in headline
+
+
+def test_linear_bar_is_the_best_linear_mean_per_unseen_dataset_and_size(bench):
+    groups = {(g["dataset"], g["method"], g["fit_size"]): g["mean"]
+              for g in bench["results"]["summary"]["groups"]}
+    bar = bench["results"]["summary"]["linear_bar"]
+    assert [(b["dataset"], b["fit_size"]) for b in bar] == [("fed_turn", 8), ("fed_turn", None)]
+    for b in bar:
+        best = max(LINEAR, key=lambda m: groups[("fed_turn", m, b["fit_size"])])
+        assert b["baseline"] == best
+        assert b["reached"] == (groups[("fed_turn", "compiled", b["fit_size"])]
+                                >= groups[("fed_turn", best, b["fit_size"])])
+
+
+def test_rerun_with_the_same_out_dir_makes_no_lm_call_and_reproduces_the_numbers(bench):
+    engine, before = bench["engine"], bench["engine"].calls
+    lm, fresh_engine = scripted_lm(make_responder())  # a fresh LM, as a new process would have
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rewardsmith.lm, "make_lm", lambda *a, **k: lm)
+        code, out, err = run_cli(*bench["argv"])
+    assert code == 0, err
+    assert (engine.calls - before, fresh_engine.calls) == (0, 0)
+    again = json.loads((bench["out"] / "results.json").read_text())
+    assert again["records"] == bench["results"]["records"]
+    assert again["summary"] == bench["results"]["summary"]
+    assert out.split("\nwrote")[0] == bench["stdout"].split("\nwrote")[0]
+
+
+def test_report_is_self_contained_and_escapes_llm_text(bench):
+    html = (bench["out"] / "report.html").read_text()
+    assert html.count('<img src="data:image/png;base64,') == 6  # 3 figures x 2 datasets
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in html
+    assert "&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;alert(&#x27;code&#x27;)" in html
+    pngs = sorted((bench["out"] / "figures").glob("*.png"))
+    assert len(pngs) == 6 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    rho = _rho(bench["results"], "fed_turn", "compiled", None, 0)
+    assert (f"fed_turn: compiled, seed 0, fit rows all (300); held-out rho {rho:.3f}</figcaption>"
+            in html)
+    markdown = (bench["out"] / "report.md").read_text()
+    assert "![fed_turn: held-out rho by method](figures/fed_turn_rho_by_method.png)" in markdown
+
+
+def test_report_command_writes_a_report_elsewhere(bench, tmp_path):
+    code, out, err = run_cli("report", bench["out"] / "results.json", "--out", tmp_path)
+    assert code == 0, err
+    assert (tmp_path / "report.html").read_text().count("data:image/png;base64,") == 6
+    assert out.strip() == f"wrote {tmp_path / 'report.html'}"
+
+
+def _counting(monkeypatch, interrupt_after=None):
+    """Wrap every runner: record (dataset, method, seed) of each cell it computes; optionally
+    raise KeyboardInterrupt instead of computing a cell."""
+    computed = []
+    for name, runner in list(bench_methods.RUNNERS.items()):
+        def wrapped(task, program, _name=name, _runner=runner):
+            if interrupt_after is not None and len(computed) == interrupt_after:
+                raise KeyboardInterrupt
+            computed.append((task.dataset, _name, task.seed))
+            return _runner(task, program)
+
+        monkeypatch.setitem(bench_methods.RUNNERS, name, wrapped)
+    return computed
+
+
+def _keys(results):
+    return {(r["dataset"], r["method"], r["seed"]): r["rho"] for r in results.records}
+
+
+def test_an_interrupted_bench_resumes_with_only_the_missing_cells(monkeypatch, tmp_path):
+    lm, engine = scripted_lm(make_responder())
+    args = (["fed_turn"], ["uncompiled", "ridge"], [8], [0, 1, 2])
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        with monkeypatch.context() as mp:
+            computed = _counting(mp, interrupt_after=3)
+            with pytest.raises(KeyboardInterrupt):
+                run_bench(*args, out_dir=tmp_path / "a", progress=False)
+        assert computed == [("fed_turn", "uncompiled", 0), ("fed_turn", "ridge", 0),
+                            ("fed_turn", "uncompiled", 1)]
+        per_cell = engine.calls // 2
+        lines = (tmp_path / "a" / "cells.jsonl").read_text().splitlines()
+        assert len(lines) == 3
+        before = engine.calls
+        with monkeypatch.context() as mp:
+            resumed = _counting(mp)
+            results = run_bench(*args, out_dir=tmp_path / "a", progress=False)
+        assert resumed == [("fed_turn", "ridge", 1), ("fed_turn", "uncompiled", 2),
+                           ("fed_turn", "ridge", 2)]
+        assert engine.calls - before == per_cell
+        fresh = run_bench(*args, out_dir=tmp_path / "b", progress=False)
+    assert _keys(results) == _keys(fresh) and len(results.records) == 6
+
+
+def test_more_seeds_in_the_same_out_dir_compute_only_the_new_cells(monkeypatch, tmp_path):
+    first = run_bench("fed_turn", ["ols", "ridge"], [10], [0], out_dir=tmp_path, progress=False)
+    computed = _counting(monkeypatch)
+    second = run_bench("fed_turn", ["ols", "ridge"], [10], [0, 1], out_dir=tmp_path,
+                       progress=False)
+    assert computed == [("fed_turn", "ols", 1), ("fed_turn", "ridge", 1)]
+    assert second.records[:2] == first.records
+    assert [r["seed"] for r in second.records] == [0, 0, 1, 1]
+
+
+def test_a_torn_last_line_is_computed_again(monkeypatch, tmp_path):
+    run_bench("seed", ["ols", "ridge"], [None], [0], out_dir=tmp_path, progress=False)
+    log = tmp_path / "cells.jsonl"
+    text = log.read_text()
+    log.write_text(text[: len(text) - 40])  # killed in the middle of writing the last cell
+    computed = _counting(monkeypatch)
+    results = run_bench("seed", ["ols", "ridge"], [None], [0], out_dir=tmp_path, progress=False)
+    assert computed == [("seed", "ridge", 0)]
+    assert [r["method"] for r in results.records] == ["ols", "ridge"]
+    assert len(log.read_text().splitlines()) == 3  # torn line kept apart, new line appended
+
+
+def test_bootstrap_interval_is_deterministic_and_a_point_for_one_seed():
+    assert bootstrap_interval([0.4]) == {"mean": 0.4, "low": 0.4, "high": 0.4, "n": 1}
+    values = np.array([0.1, 0.5, 0.3, 0.9])
+    means = values[np.random.default_rng(0).integers(0, 4, size=(2000, 4))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    assert bootstrap_interval(values) == {"mean": pytest.approx(0.45), "low": low, "high": high,
+                                          "n": 4}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--methods", "compiled,ols"], "error: method 'compiled' needs a compiled program"),
+    (["--methods", "ols,lasso"], "error: unknown method(s) lasso; choose from"),
+    (["--methods", "ols", "--fit-sizes", "0"], "error: --fit-sizes: '0' is not a positive"),
+    (["--methods", "ols", "--data", "nope.csv"], "error: "),
+])
+def test_bad_bench_input_is_one_error_line(tmp_path, argv, message):
+    base = ["bench", "--data", "seed", "--out", tmp_path, "--no-progress"]
+    code, _, err = run_cli(*base, *argv)
+    assert code == 2 and err.startswith(message) and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_lm_methods_without_a_configured_lm_fail_clearly(tmp_path):
+    with dspy.context(lm=None), pytest.raises(BenchError, match="need a language model"):
+        run_bench("seed", ["uncompiled", "ols"], [None], [0], out_dir=tmp_path, progress=False)
+    with pytest.raises(BenchError, match="not a rewardsmith benchmark results file"):
+        (tmp_path / "x.json").write_text("{}")
+        write_report(tmp_path / "x.json", tmp_path)
+
+
+def test_gbm_is_a_reference_rho_or_a_clear_error(tmp_path):
+    if bench_methods.sklearn_available():
+        from rewardsmith.metrics import gradient_boosting_rho
+
+        results = run_bench("fed_turn", ["gbm"], [None], [0], out_dir=tmp_path, progress=False)
+        task = make_task(load_dataset("fed_turn"), seed=0)
+        assert results.records[0]["rho"] == gradient_boosting_rho(task.fit_rows,
+                                                                   task.heldout_rows, seed=0)
+        assert results.records[0]["source"] is None
+    else:
+        with pytest.raises(BenchError, match=r"pip install 'rewardsmith\[sklearn\]'"):
+            run_bench("fed_turn", ["gbm"], [None], [0], out_dir=tmp_path, progress=False)
+
+
+def test_every_bench_and_report_option_has_help():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name in ("bench", "report"):
+        helps = {a.dest: a.help for a in sub.choices[name]._actions if a.dest != "help"}
+        assert helps and all(helps.values()), helps
+    assert {"data", "methods", "fit_sizes", "seeds", "program", "out", "no_resume", "lm",
+            "api_base"} <= set({a.dest for a in sub.choices["bench"]._actions})

@@ -1,0 +1,70 @@
+"""Integration tests with the real embedded model (temperature 0, about 8 LM calls in all).
+
+`make test` installs the model and sets REWARDSMITH_REQUIRE_LOCAL_MODEL=1, so there a missing
+model is a failure, not a skip. Run alone with: pytest -m integration
+"""
+
+import os
+from pathlib import Path
+
+import dspy
+import pytest
+
+from rewardsmith.data import load_dataset, make_task
+from rewardsmith.lm import LMConfigError, make_lm
+from rewardsmith.metrics import evaluate_function
+from rewardsmith.programs import RewardProgram, code_text
+from rewardsmith.sandbox import check_source
+from rewardsmith.signatures import AnalyzeAttributes, WriteScoringFunction
+
+pytestmark = pytest.mark.integration
+
+GOLDEN = Path(__file__).parent / "golden" / "program_v1.json"
+
+
+@pytest.fixture(scope="module")
+def local():
+    try:
+        lm = make_lm("local", cache=False)
+    except LMConfigError as exc:
+        if os.environ.get("REWARDSMITH_REQUIRE_LOCAL_MODEL"):
+            pytest.fail(f"the local model is required here but missing: {exc}")
+        pytest.skip(f"local model not installed: {exc}")
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        yield lm
+
+
+@pytest.fixture(scope="module")
+def seed_task():
+    return make_task(load_dataset("seed"))
+
+
+def test_analyze_module_returns_a_parseable_analysis(local, seed_task):
+    result = dspy.Predict(AnalyzeAttributes)(
+        description=seed_task.description, attribute_schema=seed_task.schema,
+        profile=seed_task.profile)
+    assert isinstance(result.analysis, str) and len(result.analysis.strip()) > 20
+
+
+def test_write_module_returns_code_that_passes_the_safety_check(local, seed_task):
+    result = dspy.Predict(WriteScoringFunction)(
+        attribute_schema=seed_task.schema,
+        analysis="composition and lighting drive the score; color_palette helps a little.",
+        previous_attempts="")
+    source = code_text(result.code)
+    assert "def score" in source
+    check_source(source)
+
+
+def test_one_program_run_returns_a_valid_function(local, seed_task):
+    prediction = RewardProgram(rounds=2, patience=1)(**seed_task.inputs())
+    assert prediction.function is not None, [a.feedback for a in prediction.attempts]
+    assert evaluate_function(prediction.function, seed_task.heldout_rows).ok
+    assert prediction.lm_calls >= 2
+
+
+def test_compiled_program_file_reloads_and_runs(local):
+    program = RewardProgram.load(GOLDEN)
+    result = program.run("fed_turn", fit_size=40)
+    assert result.function is not None, [a.feedback for a in result.attempts]
+    assert -1.0 <= result.rho <= 1.0
