@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..programs.persist import atomic_write_text
+from ..files import atomic_write_text
 from . import page, tables
 from .errors import BenchError
 from .figures import dataset_figures

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..programs.persist import atomic_write_text
+from ..files import atomic_write_text
 from . import tables
 from .errors import BenchError
 

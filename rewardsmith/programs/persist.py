@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import dspy
 
 from .. import __version__
+from ..files import atomic_write_text
 
 FORMAT = "rewardsmith-program"
 FORMAT_VERSION = 1
@@ -23,21 +22,6 @@ FORMAT_VERSION = 1
 
 class ProgramFileError(ValueError):
     """The program file is missing, damaged, from an incompatible version or another program."""
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_program(program, path, *, metadata: dict | None = None) -> Path:

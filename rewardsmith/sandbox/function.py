@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import ast
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..files import atomic_write_text
 from .checks import check_source
 from .params import FitResult, declared_params, fit_params, source_lines
 from .runner import Sandbox, default_sandbox
@@ -118,18 +118,7 @@ class ScoringFunction:
 
         The file is written to a temporary name and renamed, so it is never half-written.
         """
-        path = Path(path)
-        text = render_standalone(self.source, header=header)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write_text(path, render_standalone(self.source, header=header))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, **kwargs) -> ScoringFunction:
