@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sandbox_helpers import COLUMNS, GOOD, ROWS, body, src
+from sandbox_helpers import assert_healthy as assert_good_output
 
 from rewardsmith.sandbox import (
     Sandbox,
@@ -29,19 +31,6 @@ from rewardsmith.sandbox import (
     check_source,
 )
 
-COLUMNS = ["a", "b"]
-ROWS = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.25]])
-GOOD = "def score(attrs):\n    return 2.0 * attrs['a'] - attrs['b']\n"
-
-
-def src(*lines: str) -> str:
-    return "\n".join(lines) + "\n"
-
-
-def body(*lines: str) -> str:
-    """A ``score`` whose body is ``lines``; line 1 is the def, so body line k is line k + 1."""
-    return src("def score(attrs):", *("    " + line for line in lines))
-
 
 @pytest.fixture(scope="module")
 def sandbox():
@@ -51,8 +40,8 @@ def sandbox():
 
 
 def assert_healthy(sandbox: Sandbox) -> None:
-    out = sandbox.evaluate(GOOD, COLUMNS, ROWS)
-    np.testing.assert_array_equal(out, [0.0, 7.0, 0.75])
+    """The shared check, plus: the worker process is alive after the attack."""
+    assert_good_output(sandbox)
     assert sandbox._proc is not None and sandbox._proc.poll() is None
 
 

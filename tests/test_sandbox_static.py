@@ -12,21 +12,9 @@ import math
 
 import numpy as np
 import pytest
+from sandbox_helpers import COLUMNS, ROWS, assert_healthy, body, src
 
 from rewardsmith.sandbox import Sandbox, ScoringFunction, UnsafeCodeError, check_source
-
-COLUMNS = ["a", "b"]
-ROWS = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.25]])
-GOOD = "def score(attrs):\n    return 2.0 * attrs['a'] - attrs['b']\n"
-
-
-def src(*lines: str) -> str:
-    return "\n".join(lines) + "\n"
-
-
-def body(*lines: str) -> str:
-    """A ``score`` whose body is ``lines``; line 1 is the def, so body line k is line k + 1."""
-    return src("def score(attrs):", *("    " + line for line in lines))
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +23,6 @@ def sandbox():
     yield sb
     sb.close()
 
-
-def assert_healthy(sandbox: Sandbox) -> None:
-    out = sandbox.evaluate(GOOD, COLUMNS, ROWS)
-    np.testing.assert_array_equal(out, [0.0, 7.0, 0.75])
 
 
 # (source, line the message must name (0: none), a meaningful part of the reason)
