@@ -1,8 +1,8 @@
 # The project's entry points. Everything lands in .venv (and the model weights in
 # ~/.cache/rewardsmith); a second run reuses what is installed.
 #   make demo   the main job on the embedded local model (install, compile, save, reload, run)
-#   make test   lint + the fast tests (scripted LM); what CI runs
-#   make integration   tests with the real local model (installs it first)
+#   make test   lint + the fast tests (scripted LM) + the real-model tests; what CI runs
+#   make unit   the fast tests only;  make integration   the real-model tests only
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml
 local-model: $(VENV)/.installed
 	$(PY) -m rewardsmith.lm.install
 
-test: lint unit
+# The real-model tests run last: REWARDSMITH_REQUIRE_LOCAL_MODEL makes a missing model a failure.
+test: lint unit integration
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check rewardsmith tests benchmarks
@@ -35,10 +36,10 @@ integration: local-model
 demo: local-model
 	@echo "[demo] 1/2 compile a RewardProgram on tasks from seed and fed_turn (embedded model)"
 	$(RS) compile --data seed,fed_turn --optimizer bootstrap --budget 4 --fit-sizes 20 \
-		--rounds 2 --out $(DEMO_DIR)/program.json
+		--rounds 2 --no-cache --out $(DEMO_DIR)/program.json
 	@echo "[demo] 2/2 reload it in a fresh process and write a reward function for aadb (unseen)"
 	$(RS) run --program $(DEMO_DIR)/program.json --data aadb --fit-size 50 \
-		--out $(DEMO_DIR)/reward.py
+		--no-cache --out $(DEMO_DIR)/reward.py
 	@echo "[demo] files: $(DEMO_DIR)/program.json (compiled program), $(DEMO_DIR)/reward.py (function)"
 
 bench-sandbox: $(VENV)/.installed

@@ -23,13 +23,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     warnings.simplefilter("default")
+    # llama.cpp leaves a /dev/null handle open at exit; that warning says nothing to a user.
+    warnings.filterwarnings("ignore", category=ResourceWarning)
     warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
     try:
         return args.handler(args) or 0
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        resume = " (run the same command with --resume to continue)" if getattr(
+            args, "run_dir", None) else ""
+        print(f"interrupted{resume}", file=sys.stderr)
         return 130
     except Exception as exc:
+        from .lm.faults import describe_lm_error, is_fatal_lm_error
+
+        if is_fatal_lm_error(exc):  # a bad key or an unknown model, from `run` or `evaluate`
+            print(f"error: {describe_lm_error(exc)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         if not isinstance(exc, _user_errors()):
             raise
         print(f"error: {exc}", file=sys.stderr)
@@ -94,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=_positive_int, default=3,
                    help="write attempts per task (default: 3)")
     p.add_argument("--out", required=True, help="where to write the program JSON")
+    p.add_argument("--max-lm-calls", type=_positive_int, default=None, metavar="N",
+                   help="hard limit on LM calls: stop there and keep the best program so far")
+    p.add_argument("--max-lm-tokens", type=_positive_int, default=None, metavar="N",
+                   help="hard limit on LM tokens (prompt + reply): stop there, keep the best")
+    p.add_argument("--max-minutes", type=_positive_float, default=None, metavar="M",
+                   help="hard limit on wall-clock minutes: stop there, keep the best")
+    _add_run_dir_arguments(p)
     _add_lm_arguments(p)
     p.set_defaults(handler=_cmd_compile)
 
@@ -107,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fit-size", type=_positive_int, default=None,
                    help="sub-sample this many fit rows (default: all fit rows)")
     p.add_argument("--out", help="write the function here as a standalone .py file")
+    _add_run_dir_arguments(p)
     _add_lm_arguments(p)
     p.set_defaults(handler=_cmd_run)
 
@@ -140,6 +157,18 @@ def _add_lm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0)")
     p.add_argument("--no-cache", action="store_true",
                    help="do not reuse cached LM replies (DSPy's disk cache)")
+    p.add_argument("--lm-timeout", type=_positive_float, default=None, metavar="SECONDS",
+                   help="seconds to wait for one reply before retrying (default 600; timeouts, "
+                   "connection errors, HTTP 429 and 5xx are retried 3 times with backoff)")
+
+
+def _add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run-dir", metavar="DIR",
+                   help="keep this run's checkpoints (every finished LM call, the settings, the "
+                   "result) in DIR, a new or empty directory")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --run-dir DIR: the same command and "
+                   "settings, without repeating the LM calls it finished")
 
 
 def _add_data_arguments(p: argparse.ArgumentParser) -> None:
@@ -162,6 +191,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
     return value
 
 
@@ -233,8 +269,11 @@ def _configure_lm(args):
     from .lm import make_lm
     from .lm.progress import LMProgress
 
+    if args.no_cache and getattr(args, "run_dir", None):
+        raise _BadArgument("--no-cache cannot go with --run-dir: resuming a run replays its "
+                           "finished LM calls from the cache")
     lm = make_lm(args.lm, api_base=args.api_base, temperature=args.temperature,
-                 cache=not args.no_cache)
+                 cache=not args.no_cache, timeout=getattr(args, "lm_timeout", None))
     print(f"language model: {lm.model}" + (f" at {args.api_base}" if args.api_base else ""),
           file=sys.stderr)
     # JSON replies parse reliably across providers and small local models alike.
@@ -273,6 +312,8 @@ def _cmd_compile(args) -> int:
     from .data import make_tasks
     from .programs import RewardProgram, compile
 
+    if args.resume and not args.run_dir:
+        raise _BadArgument("--resume needs --run-dir DIR: the directory of the run to continue")
     train_names = _split_list(args.data)
     val_names = _split_list(args.val_data) if args.val_data else []
     sizes, seeds = _fit_sizes(args.fit_sizes), _seeds(args.seeds)
@@ -280,7 +321,10 @@ def _cmd_compile(args) -> int:
     valset = make_tasks(val_names, fit_sizes=sizes, seeds=seeds) if val_names else None
     lm = _configure_lm(args)
     program = RewardProgram(rounds=args.rounds)
-    compiled = compile(program, trainset, valset, optimizer=args.optimizer, budget=args.budget)
+    compiled = compile(program, trainset, valset, optimizer=args.optimizer, budget=args.budget,
+                       max_lm_calls=args.max_lm_calls, max_lm_tokens=args.max_lm_tokens,
+                       max_seconds=args.max_minutes * 60 if args.max_minutes else None,
+                       run_dir=args.run_dir, resume=args.resume)
     metadata = {
         "lm": lm.model,
         "optimizer": args.optimizer,
@@ -290,18 +334,36 @@ def _cmd_compile(args) -> int:
         "fit_sizes": [s if s is not None else "all" for s in sizes],
         "seeds": seeds,
     }
+    if compiled.stopped_early_:
+        metadata["stopped_early"] = compiled.stopped_early_
     path = compiled.save(args.out, metadata=metadata)
     print(f"saved compiled program to {path}")
     return 0
 
 
 def _cmd_run(args) -> int:
+    import contextlib
+    from pathlib import Path
+
+    import pandas as pd
+
     from .programs import RewardProgram
+    from .rundir import digest, lm_settings
 
     program = RewardProgram.load(args.program)
     dataset = _load(args)
-    _configure_lm(args)
-    result = program.run(dataset, fit_size=args.fit_size, seed=args.seed)
+    lm = _configure_lm(args)
+    run = _open_run_dir(args, "run", {
+        "program": digest(Path(args.program).read_bytes()), "data": dataset.name,
+        "rows": digest(pd.util.hash_pandas_object(dataset.frame).to_numpy().tobytes()),
+        "fit_size": args.fit_size, "seed": args.seed, "lm": lm_settings(lm)})
+    with run.cache() if run else contextlib.nullcontext():
+        result = program.run(dataset, fit_size=args.fit_size, seed=args.seed)
+    if run is not None:
+        run.record(finished=True, function=result.function is not None, rho=result.rho)
+        if result.function is not None:
+            result.function.export(run.file("function.py"),
+                                   header=f"reward function for {result.dataset}")
     if result.function is None:
         print("error: the program wrote no valid scoring function; attempts:", file=sys.stderr)
         for attempt in result.attempts:
@@ -325,6 +387,20 @@ def _cmd_run(args) -> int:
         path = result.function.export(args.out, header=f"reward function for {result.dataset}")
         print(f"wrote {path}")
     return 0
+
+
+def _open_run_dir(args, command: str, settings: dict):
+    """The run directory of --run-dir (checked against --resume), or None without one."""
+    if not args.run_dir:
+        if args.resume:
+            raise _BadArgument("--resume needs --run-dir DIR: the directory of the run to continue")
+        return None
+    from .rundir import RunDir
+
+    run = RunDir.open(args.run_dir, command, settings, resume=args.resume)
+    if run.resumed:
+        print(f"resuming the run in {run.path}", file=sys.stderr)
+    return run
 
 
 def _cmd_evaluate(args) -> int:
@@ -366,11 +442,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .data import DatasetError
     from .lm import LMConfigError
     from .programs import CompileError, ProgramFileError
+    from .rundir import RunDirError
     from .sandbox import SandboxError, UnsafeCodeError
 
     return (DatasetError, UnsafeCodeError, SandboxError, LMConfigError, CompileError,
-            ProgramFileError, _BadArgument, BenchError, FileNotFoundError, IsADirectoryError,
-            PermissionError, UnicodeDecodeError, SyntaxError)
+            ProgramFileError, _BadArgument, BenchError, RunDirError, FileNotFoundError,
+            IsADirectoryError, PermissionError, UnicodeDecodeError, SyntaxError)
 
 
 if __name__ == "__main__":

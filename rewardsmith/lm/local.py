@@ -10,6 +10,7 @@ Install the runtime and weights with ``make local-model`` (``python -m rewardsmi
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 
@@ -59,6 +60,8 @@ class LlamaEngine:
                 temperature=config.temperature if config.temperature is not None else 0.0,
                 top_p=config.top_p or 0.95,
                 seed=config.seed if config.seed is not None else self.seed,
+                frequency_penalty=config.frequency_penalty or 0.0,
+                presence_penalty=config.presence_penalty or 0.0,
                 response_format={"type": "json_object"},
             )
         choice = reply["choices"][0]
@@ -127,5 +130,8 @@ def local_lm(temperature: float = 0.0, max_tokens: int = 1024, cache: bool = Tru
         )
     if _ENGINE is None:
         _ENGINE = LlamaEngine(path)
+        # Free the model before interpreter teardown: llama.cpp's own __del__ at exit prints
+        # a TypeError traceback once its module globals are gone.
+        atexit.register(_ENGINE.close)
     return dspy.LM(LOCAL_MODEL_NAME, engine=_ENGINE, temperature=temperature,
                    max_tokens=max(max_tokens, 1024), cache=cache)

@@ -3,8 +3,9 @@
 ``ScriptedEngine`` implements DSPy 3.4's engine contract (``complete(request) -> Response``).
 A ``responder`` decides each reply from the prompt: it receives the full prompt text and returns
 either a dict of output fields (serialised as the JSON object DSPy's JSONAdapter expects) or raw
-text. Every prompt is recorded in ``prompts`` so tests can assert what the model was (and was
-not) shown.
+text, or a ``Reply`` (the same, with a finish reason: ``Reply(text, "length")`` is a reply cut
+off at the token limit). Every prompt is recorded in ``prompts`` so tests can assert what the
+model was (and was not) shown.
 """
 
 from __future__ import annotations
@@ -12,10 +13,19 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from dspy.lm15 import Message, Response, TextPart, Usage, response_to_events
 
-Responder = Callable[[str], "dict | str"]
+Responder = Callable[[str], "dict | str | Reply"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A scripted reply with its finish reason ("stop", or "length" when cut off)."""
+
+    content: dict | str
+    finish_reason: str = "stop"
 
 
 class ScriptedEngine:
@@ -33,13 +43,16 @@ class ScriptedEngine:
         with self._lock:
             self.prompts.append(prompt)
         reply = self.responder(prompt)
+        finish_reason = "stop"
+        if isinstance(reply, Reply):
+            reply, finish_reason = reply.content, reply.finish_reason
         text = reply if isinstance(reply, str) else json.dumps(reply)
         tokens_in, tokens_out = len(prompt) // 4, len(text) // 4  # a rough, deterministic count
         return Response(
             id=None,
             model="scripted",
             message=Message.assistant([TextPart(text)]),
-            finish_reason="stop",
+            finish_reason=finish_reason,
             usage=Usage(input_tokens=tokens_in, output_tokens=tokens_out,
                         total_tokens=tokens_in + tokens_out),
         )

@@ -9,6 +9,7 @@ server. ``REWARDSMITH_LM`` and ``REWARDSMITH_API_BASE`` set the defaults.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_SPEC = "local"
@@ -48,8 +49,16 @@ def make_lm(
     temperature: float = 0.0,
     max_tokens: int = 2048,
     cache: bool = True,
+    timeout: float | None = None,
+    num_retries: int = 3,
 ):
-    """A ``dspy.LM`` for ``spec`` (see module docstring). Raises ``LMConfigError`` with the fix."""
+    """A ``dspy.LM`` for ``spec`` (see module docstring). Raises ``LMConfigError`` with the fix.
+
+    DSPy retries a call that timed out, could not connect, or got HTTP 429 or 5xx up to
+    ``num_retries`` times, waiting as long as the server's ``Retry-After`` says or 1, 2, 4 ...
+    seconds. ``timeout`` is how many seconds to wait for a reply (DSPy's default: 600); it does
+    not apply to the embedded model, which runs in this process.
+    """
     import dspy
 
     spec, api_base = resolve_spec(spec, api_base)
@@ -63,7 +72,8 @@ def make_lm(
         model = spec if "/" in spec else f"openai/{spec}"
         key = api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
         return dspy.LM(model, api_base=api_base, api_key=key, temperature=temperature,
-                       max_tokens=max_tokens, cache=cache, num_retries=3)
+                       max_tokens=max_tokens, cache=cache, num_retries=num_retries,
+                       **_timeout(timeout))
     if "/" not in spec:
         raise LMConfigError(
             f"--lm {spec!r} names no provider: use provider/model (e.g. openai/gpt-4o-mini, "
@@ -79,7 +89,15 @@ def make_lm(
         )
     kwargs = {"api_key": api_key} if api_key else {}
     return dspy.LM(spec, temperature=temperature, max_tokens=max_tokens, cache=cache,
-                   num_retries=3, **kwargs)
+                   num_retries=num_retries, **kwargs, **_timeout(timeout))
+
+
+def _timeout(timeout: float | None) -> dict:
+    if timeout is None:
+        return {}
+    if not timeout > 0:
+        raise LMConfigError(f"the LM timeout must be a positive number of seconds, not {timeout!r}")
+    return {"timeout": float(timeout)}
 
 
 def use_run_cache(run_dir: str | os.PathLike) -> Path:
@@ -91,3 +109,28 @@ def use_run_cache(run_dir: str | os.PathLike) -> Path:
     dspy.configure_cache(enable_disk_cache=True, enable_memory_cache=True,
                          disk_cache_dir=str(path), restrict_pickle=True)
     return path
+
+
+@contextmanager
+def run_cache(run_dir: str | os.PathLike):
+    """``use_run_cache`` for the duration of a ``with`` block, then the cache from before.
+
+    Every LM call that finishes is stored in the run directory before the caller gets the reply
+    (DSPy's disk cache commits each entry to SQLite), so a run killed at any moment keeps every
+    call it completed; the next run with the same calls gets them from there without the LM.
+    """
+    import dspy
+
+    previous = vars(dspy).get("cache")  # not ``dspy.cache``: reading it builds the default cache
+    use_run_cache(run_dir)
+    try:
+        yield
+    finally:
+        ours = vars(dspy).get("cache")
+        if previous is not None:
+            dspy.cache = previous
+        else:
+            vars(dspy).pop("cache", None)  # back to DSPy's lazily built default
+        disk = getattr(ours, "disk_cache", None)
+        if hasattr(disk, "close"):
+            disk.close()

@@ -9,16 +9,33 @@ about ``rounds + 1`` LM calls). Each optimizer gets the budget in its own units:
 - ``bootstrap``: BootstrapFewShot (or with random search when the budget allows several
   candidate programs); raw tasks never become demos (``max_labeled_demos=0``).
 - ``none``: the program as it is.
+
+Two more knobs make long compiles safe (see docs/reliability.md):
+
+- a hard limit on LM use, ``max_lm_calls``/``max_lm_tokens``/``max_seconds``: the compile stops
+  before the call past it and returns the best program found so far (``BudgetExhausted``);
+- ``run_dir``: a run directory whose cache holds every finished LM call, so that the same compile
+  with ``resume=True`` after Ctrl-C, a kill or a crash repeats none of them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from dataclasses import dataclass
 
 import dspy
 
+from ..lm.budget import BudgetExhausted, LMBudget, LMGuard, LMRefused
+from ..lm.select import LMConfigError
 from ..metrics.spearman import FAILURE_SCORE, spearman_feedback_metric, spearman_metric
+from ..rundir import RunDir, digest, lm_settings
+from .best_so_far import BestSoFar
+from .persist import save_program
+
+#: The compiled program's file in a run directory.
+PROGRAM_FILE = "program.json"
 
 OPTIMIZERS = ("gepa", "mipro", "bootstrap", "none")
 
@@ -60,13 +77,28 @@ def compile(
     reflection_lm=None,
     seed: int = 0,
     num_threads: int = 1,
+    max_demos: int = 1,
     log_dir: str | None = None,
     verbose: bool = True,
+    max_lm_calls: int | None = None,
+    max_lm_tokens: int | None = None,
+    max_seconds: float | None = None,
+    run_dir: str | os.PathLike | None = None,
+    resume: bool = False,
 ):
     """Optimize ``program`` on ``trainset`` tasks; return the compiled program (a new object).
 
     The language model is the one configured with ``dspy.configure``/``dspy.context``; the
     reflection LM defaults to it. Tasks of one dataset must not sit in both trainset and valset.
+
+    ``max_lm_calls``, ``max_lm_tokens``, ``max_seconds``: hard limits on LM use (every LM call
+    counts, also one answered from the cache). When one is reached the compile stops and returns
+    the best program found so far, with the reason in its ``stopped_early_`` attribute.
+    ``max_demos``: demonstrations per predictor (bootstrap, mipro). One by default: each carries
+    a whole table profile, and a second one doubled the prompt (about 4,000 tokens, 50 s of
+    reading per call on the embedded model).
+    ``run_dir``/``resume``: see the module docstring. A language model that refuses every call
+    (a bad key, an unknown model) stops the compile with ``LMConfigError``.
     """
     if optimizer not in OPTIMIZERS:
         choices = ", ".join(OPTIMIZERS)
@@ -75,21 +107,72 @@ def compile(
         raise CompileError("the trainset is empty: make tasks with make_tasks(datasets, ...)")
     if budget < 1:
         raise CompileError("budget must be at least 1 metric call")
+    try:
+        limits = LMBudget(max_lm_calls, max_lm_tokens, max_seconds)
+    except ValueError as exc:
+        raise CompileError(str(exc)) from None
     check_no_overlap(trainset, valset or [])
+    if optimizer == "gepa" and (reflection_lm or dspy.settings.lm) is None:
+        raise CompileError("GEPA needs a language model: configure one first")
+    run = None
+    if run_dir is not None:
+        if not hasattr(program, "config"):
+            raise CompileError("run_dir needs a rewardsmith program (RewardProgram, "
+                               "SeedProgram): its file is saved in the run directory")
+        settings = compile_settings(program, trainset, valset, optimizer=optimizer, budget=budget,
+                                    reflection_lm=reflection_lm, seed=seed,
+                                    num_threads=num_threads, max_demos=max_demos)
+        run = RunDir.open(run_dir, "compile", settings, resume=resume)
+        if run.finished and run.file(PROGRAM_FILE).is_file():
+            _say(verbose, f"compile: the run in {run.path} had finished; its program is "
+                 f"{run.file(PROGRAM_FILE)}")
+            finished = type(program).load(run.file(PROGRAM_FILE))
+            finished.stopped_early_ = None
+            return finished
     cost = estimate_cost(program, optimizer, budget, len(trainset), len(valset or []))
-    if verbose:
-        print(f"compile: optimizer {optimizer}, {len(trainset)} train tasks, "
-              f"{len(valset or [])} validation tasks, budget {budget} metric calls: {cost}",
-              file=sys.stderr)
+    _say(verbose, f"compile: optimizer {optimizer}, {len(trainset)} train tasks, "
+         f"{len(valset or [])} validation tasks, budget {budget} metric calls: {cost}"
+         + (f"; resuming the run in {run.path}" if run and run.resumed else ""))
+    guard, best = LMGuard(limits), BestSoFar(program)
+    stopped = None
+    with contextlib.ExitStack() as stack:
+        lms = {}
+        if run is not None:
+            stack.enter_context(run.cache())
+            # Resuming needs every reply stored: an LM made with cache=False gets a caching copy.
+            lms["lm"] = _caching(dspy.settings.lm)
+            reflection_lm = _caching(reflection_lm)
+        callbacks = [*dspy.settings.get("callbacks", []), guard, best.evaluations]
+        stack.enter_context(dspy.context(callbacks=callbacks, **lms))
+        try:
+            compiled = _optimize(program, trainset, valset, optimizer, budget, reflection_lm,
+                                 seed, num_threads, log_dir, best, max_demos)
+        except BudgetExhausted as stop:
+            compiled, what = best.best()
+            stopped = (f"{stop.reason}: stopped after {stop.calls} LM calls "
+                       f"({stop.tokens:,} tokens, {stop.seconds:.0f} s); keeping the best program "
+                       f"so far ({what})")
+            _say(True, f"compile: {stopped}")
+        except LMRefused as stop:
+            raise LMConfigError(stop.message) from stop.error
+    compiled.stopped_early_ = stopped
+    if run is not None:
+        save_program(compiled, run.file(PROGRAM_FILE),
+                     metadata={"stopped_early": stopped} if stopped else None)
+        # A stopped compile is not finished: resumed with a larger budget, it goes on.
+        run.record(finished=not stopped, stopped_early=stopped, lm_calls=guard.calls,
+                   tokens=guard.tokens)
+    return compiled
+
+
+def _optimize(program, trainset, valset, optimizer, budget, reflection_lm, seed, num_threads,
+              log_dir, best, max_demos):
     if optimizer == "none":
         return program.deepcopy()
     if optimizer == "gepa":
-        lm = reflection_lm or dspy.settings.lm
-        if lm is None:
-            raise CompileError("GEPA needs a language model: configure one first")
         teleprompter = dspy.GEPA(
             metric=spearman_feedback_metric,
-            reflection_lm=lm,
+            reflection_lm=reflection_lm or dspy.settings.lm,
             max_metric_calls=budget,
             failure_score=FAILURE_SCORE,
             perfect_score=1.0,
@@ -99,6 +182,7 @@ def compile(
             track_stats=False,
             use_merge=False,
             warn_on_score_mismatch=False,
+            gepa_kwargs={"callbacks": [best]},  # sees GEPA's state, to keep its best so far
         )
         return teleprompter.compile(program, trainset=trainset, valset=valset or None)
     if optimizer == "mipro":
@@ -111,7 +195,7 @@ def compile(
         n_candidates = max(2, min(6, budget // 4))
         teleprompter = dspy.MIPROv2(
             metric=spearman_metric, auto=None, num_candidates=n_candidates,
-            max_bootstrapped_demos=1, max_labeled_demos=0, num_threads=num_threads,
+            max_bootstrapped_demos=max_demos, max_labeled_demos=0, num_threads=num_threads,
             seed=seed, verbose=False, track_stats=False, log_dir=log_dir, metric_threshold=0.0,
         )
         return teleprompter.compile(
@@ -122,13 +206,51 @@ def compile(
     # bootstrap
     # A float metric is truthy even at -1: the threshold makes only good runs become demos.
     kwargs = dict(metric=spearman_metric, metric_threshold=0.0, max_labeled_demos=0,
-                  max_bootstrapped_demos=2, max_rounds=1)
+                  max_bootstrapped_demos=max_demos, max_rounds=1)
     n_candidates = budget // max(1, len(trainset)) - 1
     if n_candidates >= 2 and valset:
         teleprompter = dspy.BootstrapFewShotWithRandomSearch(
             num_candidate_programs=n_candidates, num_threads=num_threads, **kwargs)
         return teleprompter.compile(program, trainset=trainset, valset=valset)
-    return dspy.BootstrapFewShot(**kwargs).compile(program, trainset=trainset)
+    best.bootstrap = dspy.BootstrapFewShot(**kwargs)
+    return best.bootstrap.compile(program, trainset=trainset)
+
+
+def compile_settings(program, trainset, valset, **options) -> dict:
+    """What decides a compile's result, for its run directory: a resumed compile must match.
+    The LM limits are not in it (a stopped compile may be resumed with a larger budget), nor
+    the LM's address (the same model may be reached at another address after a restart)."""
+    reflection_lm = options.pop("reflection_lm", None) or dspy.settings.lm
+    return {
+        "program": type(program).__name__,
+        "program_config": program.config() if hasattr(program, "config") else None,
+        "program_state": digest(program.dump_state()),
+        "trainset": _tasks_digest(trainset),
+        "valset": _tasks_digest(valset or []),
+        "lm": lm_settings(dspy.settings.lm),
+        "reflection_lm": lm_settings(reflection_lm),
+        **options,
+    }
+
+
+def _tasks_digest(tasks) -> str:
+    parts = []
+    for task in tasks:
+        parts.append([getattr(task, name, None) for name in
+                      ("dataset", "description", "schema", "profile", "fit_size", "seed")])
+        for rows in (getattr(task, "fit_rows", None), getattr(task, "heldout_rows", None)):
+            if rows is not None:
+                parts += [rows.X.tobytes(), rows.y.tobytes()]
+    return digest(*parts)
+
+
+def _caching(lm):
+    return lm if lm is None or getattr(lm, "cache", True) else lm.copy(cache=True)
+
+
+def _say(verbose: bool, message: str) -> None:
+    if verbose:
+        print(message, file=sys.stderr, flush=True)
 
 
 def check_no_overlap(trainset: list, valset: list) -> None:

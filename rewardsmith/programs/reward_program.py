@@ -19,6 +19,14 @@ import dspy
 import numpy as np
 from dspy.utils.usage_tracker import track_usage
 
+from ..lm.faults import (
+    first_line,
+    history_marker,
+    is_fatal_lm_error,
+    reply_since,
+    was_cut_off,
+    was_empty,
+)
 from ..metrics.spearman import evaluate_function, worst_ranked
 from ..sandbox import ScoringFunction, UnsafeCodeError
 from ..signatures import AnalyzeAttributes, WriteScoringFunction
@@ -26,6 +34,9 @@ from .persist import SavableProgram
 
 #: Fit sets smaller than this are not split: validating on 3 rows says nothing.
 MIN_ROWS_TO_SPLIT = 12
+#: Reply caps in tokens for the two steps.
+ANALYSIS_MAX_TOKENS = 240
+CODE_MAX_TOKENS = 900
 
 
 @dataclass
@@ -67,8 +78,12 @@ class RewardProgram(SavableProgram, dspy.Module):
         self.validation_fraction = validation_fraction
         self.fit_constants = fit_constants
         self.seed = seed
-        self.analyze = dspy.Predict(AnalyzeAttributes)
-        self.write = dspy.Predict(WriteScoringFunction)
+        # Caps on reply length keep a small local model from rambling (about 6 tokens/s on
+        # 2 cores, and a 1.5B model loops without a frequency penalty); JSONAdapter repairs a
+        # reply cut off at the cap, and the writer's cap leaves room for about 40 lines.
+        self.analyze = dspy.Predict(AnalyzeAttributes, max_tokens=ANALYSIS_MAX_TOKENS,
+                                    frequency_penalty=0.5)
+        self.write = dspy.Predict(WriteScoringFunction, max_tokens=CODE_MAX_TOKENS)
 
     def forward(self, description: str, schema: str, profile: str, fit_rows) -> dspy.Prediction:
         with track_usage() as usage:
@@ -105,9 +120,12 @@ class RewardProgram(SavableProgram, dspy.Module):
                 description=description, attribute_schema=schema, profile=profile
             ).analysis
         except Exception as exc:  # an unparseable reply must not end the task
+            if is_fatal_lm_error(exc):
+                raise  # a bad key or an unknown model: every later call would fail the same way
             return f"(no analysis: the language model's reply could not be used: {_short(exc)})"
 
     def _attempt(self, round_number, schema, analysis, attempts, fitting, validation) -> Attempt:
+        marker = history_marker(self.write)
         try:
             reply = self.write(
                 attribute_schema=schema,
@@ -116,9 +134,13 @@ class RewardProgram(SavableProgram, dspy.Module):
             )
             source = code_text(reply.code)
         except Exception as exc:
+            if is_fatal_lm_error(exc):
+                raise  # a bad key or an unknown model: every later call would fail the same way
             return Attempt(round_number, "", False,
-                           feedback=f"The reply held no usable code ({_short(exc)}). Answer with "
-                           "the complete Python source of def score(attrs) in the code field.")
+                           feedback=reply_feedback(exc, reply_since(self.write, marker)))
+        if was_cut_off(reply_since(self.write, marker)):
+            # JSONAdapter repairs the cut JSON, so the code may even parse: it is still incomplete.
+            return Attempt(round_number, "", False, feedback=reply_feedback(None, None, True))
         if not source.strip():
             return Attempt(round_number, "", False,
                            feedback="The code field was empty: write def score(attrs): ...")
@@ -200,6 +222,25 @@ def code_text(code) -> str:
             lines = lines[:-1]
         text = "\n".join(lines)
     return text
+
+
+def reply_feedback(exc: BaseException | None, entry: dict | None, cut_off: bool = False) -> str:
+    """Feedback for a write step whose reply gave no code: specific, so the next attempt can fix
+    it (a reply cut off at the token limit needs a shorter function, not a different one)."""
+    from dspy.utils.exceptions import LMError
+
+    if cut_off or was_cut_off(entry):
+        return ("The reply was cut off at the length limit before the function was complete. "
+                "Write a shorter function: fewer lines, no comments or docstring.")
+    if was_empty(entry):
+        return ("The reply was empty. Answer with a JSON object whose field code holds the "
+                "complete Python source of def score(attrs).")
+    if isinstance(exc, LMError):  # a timeout, 429 or server error that outlasted DSPy's retries
+        return (f"The language model call failed ({type(exc).__name__}: "
+                f"{first_line(getattr(exc, 'message', '') or str(exc))}); nothing was written. "
+                "Write the function again.")
+    return (f"The reply could not be read ({_short(exc)}). Answer with one JSON object whose "
+            "field code holds the complete Python source of def score(attrs), nothing else.")
 
 
 def _usage_totals(tracker) -> tuple[int, int]:

@@ -24,6 +24,6 @@ class AnalyzeAttributes(dspy.Signature):
     attribute_schema: str = dspy.InputField(desc="the attribute columns: meaning and range")
     profile: str = dspy.InputField(desc="statistics of the rows available for fitting")
     analysis: str = dspy.OutputField(
-        desc="a concise analysis (at most about 12 short bullet points): drivers, directions, "
-        "non-linearities, interactions, attributes to ignore"
+        desc="a concise analysis, at most 6 short bullet points (about 120 words): drivers, "
+        "directions, non-linearities, interactions, attributes to ignore"
     )

@@ -1,0 +1,176 @@
+"""Failing language models: each fault is retried where that can help, else a failed attempt with
+feedback, else (a bad key, an unknown model) one error line; never a crash or a hang."""
+
+import time
+
+import dspy
+import pytest
+from fake_openai_server import FakeOpenAIServer
+from scripted_responders import make_responder
+
+from rewardsmith.cli import main
+from rewardsmith.data import make_tasks
+from rewardsmith.lm import Reply, make_lm, output_fields, scripted_lm
+from rewardsmith.lm.select import LMConfigError
+from rewardsmith.programs import RewardProgram, compile
+
+GOOD = "def score(attrs):\n    return attrs['composition'] + attrs['lighting']\n"
+
+
+def run_over_http(server, program=None, **lm_options):
+    lm = make_lm("openai/fake-model", api_base=server.url, cache=False, **lm_options)
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        return (program or RewardProgram(rounds=1)).run("seed")
+
+
+def run_scripted(write_replies, rounds=None):
+    """A program run whose write steps get ``write_replies`` (raw text or ``Reply``) in turn."""
+    replies = list(write_replies)
+
+    def respond(prompt):
+        if output_fields(prompt) == ["analysis"]:
+            return {"analysis": "Composition and lighting drive the judgment."}
+        return replies.pop(0) if len(replies) > 1 else replies[0]
+
+    lm, engine = scripted_lm(respond)
+    rounds = rounds or len(write_replies)
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        return RewardProgram(rounds=rounds, patience=rounds).run("seed"), engine
+
+
+# -- transient HTTP faults: DSPy retries them inside the call; the user gets the function -------
+
+def test_rate_limit_429_waits_as_long_as_retry_after_says_then_succeeds():
+    with FakeOpenAIServer(make_responder(), faults=[
+            {"status": 429, "headers": {"Retry-After": "1"}}]) as server:
+        started = time.monotonic()
+        result = run_over_http(server)
+        waited = time.monotonic() - started
+    assert result.function is not None and result.rho is not None
+    assert server.requests == len(server.prompts) + 1  # the 429 was asked again, once
+    assert waited >= 1.0  # the server's Retry-After was honoured
+
+
+def test_server_errors_500_and_503_are_retried():
+    faults = [{"status": 503, "headers": {"Retry-After": "0"}},
+              {"status": 500, "headers": {"Retry-After": "0"}}]
+    with FakeOpenAIServer(make_responder(), faults=faults) as server:
+        result = run_over_http(server)
+    assert result.function is not None
+    assert server.requests == len(server.prompts) + 2
+    assert [a.ok for a in result.attempts] == [True]
+
+
+def test_a_reply_hanging_past_the_timeout_is_asked_again():
+    with FakeOpenAIServer(make_responder(), faults=[{"hang": 2.0}]) as server:
+        started = time.monotonic()
+        result = run_over_http(server, timeout=0.5)
+        took = time.monotonic() - started
+    assert result.function is not None
+    assert server.requests == len(server.prompts) + 1
+    assert took < 4.0  # gave up on the hanging reply after 0.5 s, retried after 1 s
+
+
+def test_server_errors_outlasting_the_retries_become_failed_attempts_with_feedback():
+    faults = [{"status": 503, "headers": {"Retry-After": "0"}}] * 50
+    with FakeOpenAIServer(make_responder(), faults=faults) as server:
+        result = run_over_http(server, RewardProgram(rounds=2, patience=2), num_retries=1)
+    assert result.function is None and result.rho == -1.0  # a result, not a crash
+    assert server.requests == 3 * 2  # analysis + 2 writes, each tried twice
+    assert "no analysis" in result.analysis
+    assert all("The language model call failed (LMServerError" in a.feedback
+               for a in result.attempts)
+
+
+def test_connection_refused_outlasting_the_retries_becomes_a_failed_attempt():
+    lm = make_lm("openai/fake-model", api_base="http://127.0.0.1:9/v1", cache=False,
+                 num_retries=1)
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        result = RewardProgram(rounds=1).run("seed")
+    assert result.function is None
+    assert "LMTransportError" in result.attempts[0].feedback
+    assert "connect" in result.attempts[0].feedback
+
+
+# -- faults retrying cannot help: one error line, exit code 2, no retries ------------------------
+
+@pytest.mark.parametrize("status, words", [
+    (401, "check the API key"),
+    (404, "check the model name"),
+])
+def test_bad_key_or_unknown_model_is_one_error_line_not_retried(capsys, tmp_path, status, words):
+    program = RewardProgram().save(tmp_path / "program.json")
+    with FakeOpenAIServer(make_responder(), faults=[{"status": status}] * 5) as server:
+        code = main(["run", "--program", str(program), "--data", "seed", "--lm",
+                     "openai/fake-model", "--api-base", server.url, "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert server.requests == 1  # not retried, and the program did not try again
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and "Traceback" not in err
+    assert f"refused the request (HTTP {status})" in error_lines[0] and words in error_lines[0]
+
+
+@pytest.mark.parametrize("optimizer", ["gepa", "bootstrap"])
+def test_bad_key_stops_a_compile_at_once_with_one_error_line(capsys, tmp_path, optimizer):
+    out = tmp_path / "program.json"
+    with FakeOpenAIServer(make_responder(), faults=[{"status": 401}] * 50) as server:
+        code = main(["compile", "--data", "seed,fed_turn", "--fit-sizes", "20", "--optimizer",
+                     optimizer, "--budget", "4", "--rounds", "1", "--out", str(out), "--lm",
+                     "openai/fake-model", "--api-base", server.url, "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert server.requests == 1  # the optimizer did not go on with -1 scores for every task
+    assert "error: openai/fake-model refused the request (HTTP 401)" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_compile_raises_lm_config_error_for_a_refusing_model():
+    def refuse(prompt):
+        raise dspy.lm15.AuthError("invalid key", status=401)
+
+    lm, engine = scripted_lm(refuse)
+    tasks = make_tasks(["seed"], fit_sizes=[10])
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        with pytest.raises(LMConfigError, match="check the API key"):
+            compile(RewardProgram(rounds=1), tasks, optimizer="gepa", budget=4, verbose=False)
+    assert engine.calls == 1
+
+
+# -- replies that arrive but cannot be used: a failed attempt whose feedback says what to fix ----
+
+def test_empty_reply_is_a_failed_attempt_saying_it_was_empty():
+    result, _ = run_scripted(["", {"code": GOOD}])
+    first, second = result.attempts
+    assert not first.ok and first.feedback.startswith("The reply was empty")
+    assert second.ok and result.function.source.strip() == GOOD.strip()
+
+
+def test_unparseable_reply_asks_for_the_json_code_field():
+    result, engine = run_scripted(["Sure! Here it is: def score(a): return 1", {"code": GOOD}])
+    assert result.attempts[0].feedback.startswith("The reply could not be read")
+    assert "field code" in result.attempts[0].feedback
+    assert result.attempts[1].ok
+    # the feedback reached the second writing prompt
+    assert "could not be read" in [p for p in engine.prompts if "previous_attempts" in p][1]
+
+
+@pytest.mark.parametrize("cut", [
+    '{"code": "def score(attrs):\\n    total = attrs[',       # repaired JSON, broken code
+    '{"code": "def score(attrs):\\n    return 1.0',          # repaired JSON, code that parses
+])
+def test_reply_cut_off_at_the_token_limit_asks_for_a_shorter_function(cut):
+    result, _ = run_scripted([Reply(cut, finish_reason="length"), {"code": GOOD}])
+    first, second = result.attempts
+    assert not first.ok
+    assert "cut off at the length limit" in first.feedback and "shorter" in first.feedback
+    assert second.ok
+
+
+def test_reply_cut_off_over_http_is_recognised_too():
+    cut = '{"code": "def score(attrs):\\n    return 1.0'
+    with FakeOpenAIServer(make_responder(), faults=[
+            {}, {"content": cut, "finish_reason": "length"}]) as server:
+        result = run_over_http(server, RewardProgram(rounds=2, patience=2))
+    assert "cut off at the length limit" in result.attempts[0].feedback
+    assert result.attempts[1].ok
