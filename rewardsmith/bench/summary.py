@@ -67,7 +67,8 @@ def summarize(records: list[dict], config: dict) -> dict:
         for other in ("uncompiled", "seed") if unseen and {"compiled", other} <= set(methods)
     ]
     for c in comparisons:
-        c["beyond_interval"] = c["low"] is not None and c["low"] > 0
+        # One seed gives a zero-width interval: it can show no difference beyond chance.
+        c["beyond_interval"] = c["n"] >= 2 and c["low"] is not None and c["low"] > 0
     return {
         "unseen_datasets": unseen,
         "seen_datasets": [d for d in datasets if d not in unseen],

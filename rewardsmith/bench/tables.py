@@ -86,7 +86,8 @@ def all_tables(results) -> list[Table]:
                              "reached"], rows))
     if s["comparisons"]:
         rows = [[f"compiled - {c['versus']}", interval_text(c), str(c["n"]),
-                 "yes" if c["beyond_interval"] else "no"] for c in s["comparisons"]]
+                 "yes" if c["beyond_interval"] else "no" if c["n"] >= 2
+                 else "cannot tell (one seed)"] for c in s["comparisons"]]
         tables.append(Table("Compiled against uncompiled and the seed's method",
                             "Paired per seed: mean over unseen datasets and fit sizes of the "
                             "difference in held-out rho; 'beats it' means the whole interval "
