@@ -63,7 +63,56 @@ def test_best_attempt_wins_even_when_a_later_one_is_worse():
 def test_stops_early_when_attempts_stop_improving():
     prediction, _, engine = run_with([GOOD] * 5, RewardProgram(rounds=5, patience=1))
     assert len(prediction.attempts) == 2  # the second equals the first: no improvement, stop
-    assert engine.calls == 1 + 2  # one analysis + two writes
+    assert engine.calls == 1 + 3  # one analysis, two writes, and the repeat asked once more
+
+
+def test_code_repeated_at_temperature_zero_is_asked_again_with_sampling():
+    bad = "from typing import Dict\nimport os\ndef score(attrs):\n    return 1\n"
+    prediction, _, engine = run_with([bad, bad, GOOD], RewardProgram(rounds=2, patience=2))
+    assert engine.calls == 1 + 3
+    assert engine.temperatures[-1] == pytest.approx(0.7)  # the repeat was re-asked, sampling
+    assert engine.temperatures[2] != pytest.approx(0.7)
+    assert prediction.code.strip() == GOOD.strip()
+    assert [a.ok for a in prediction.attempts] == [False, True]
+
+
+def test_code_repeated_after_the_resample_is_judged_not_asked_a_third_time():
+    prediction, _, engine = run_with([GOOD] * 4, RewardProgram(rounds=2, patience=5))
+    assert engine.calls == 1 + 3
+    assert len(prediction.attempts) == 2
+
+
+def test_typing_imports_and_annotations_are_tidied_away_not_refused():
+    typed = ("from typing import Dict\n\n"
+             "def score(attrs: Dict[str, float]) -> float:\n"
+             "    # composition matters most\n"
+             "    return attrs['composition'] + attrs['lighting']\n")
+    prediction, _, _ = run_with([typed], RewardProgram(rounds=1, lift_constants=False))
+    assert prediction.attempts[0].ok
+    assert "typing" not in prediction.code and "Dict" not in prediction.code
+    assert "def score(attrs):" in prediction.code and "# composition" in prediction.code
+
+
+def test_literal_weights_are_fitted_when_that_ranks_validation_rows_better():
+    # AADB's judges reward good light and colour harmony; these literal weights point the wrong way.
+    wrong = "def score(attrs):\n    return -2.0 * attrs['light'] - 1.5 * attrs['color_harmony']\n"
+    run = RewardProgram(rounds=1, validation_fraction=0.0)
+    prediction, task, _ = run_with([wrong], run, data="aadb")
+    kept = RewardProgram(rounds=1, validation_fraction=0.0, lift_constants=False)
+    as_written, _, _ = run_with([wrong], kept, data="aadb")
+    assert "PARAMS[" in prediction.code and "w_light" in prediction.code
+    assert "fitted as PARAMS" in prediction.attempts[0].feedback
+    assert spearman_metric(task, prediction) > spearman_metric(task, as_written) + 0.5
+
+
+def test_literal_weights_stay_as_written_when_fitting_them_does_not_help():
+    prediction, _, _ = run_with([GOOD.replace("+ attrs", "+ 1.0 * attrs")],
+                                RewardProgram(rounds=1, validation_fraction=0.0))
+    attempt = prediction.attempts[0]
+    if "PARAMS" in prediction.code:  # kept only with a strictly better validation rho
+        assert "fitted as PARAMS" in attempt.feedback
+    else:
+        assert "fitted as PARAMS" not in attempt.feedback and "1.0 * attrs" in prediction.code
 
 
 def test_declared_constants_are_fitted_into_the_returned_source():

@@ -5,7 +5,7 @@ A ``responder`` decides each reply from the prompt: it receives the full prompt 
 either a dict of output fields (serialised as the JSON object DSPy's JSONAdapter expects) or raw
 text, or a ``Reply`` (the same, with a finish reason: ``Reply(text, "length")`` is a reply cut
 off at the token limit). Every prompt is recorded in ``prompts`` so tests can assert what the
-model was (and was not) shown.
+model was (and was not) shown, and each call's sampling temperature in ``temperatures``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class ScriptedEngine:
     def __init__(self, responder: Responder):
         self.responder = responder
         self.prompts: list[str] = []
+        self.temperatures: list[float | None] = []
         self._lock = threading.Lock()
 
     @property
@@ -42,6 +43,8 @@ class ScriptedEngine:
         prompt = prompt_text(request)
         with self._lock:
             self.prompts.append(prompt)
+            self.temperatures.append(getattr(getattr(request, "config", None), "temperature",
+                                             None))
         reply = self.responder(prompt)
         finish_reason = "stop"
         if isinstance(reply, Reply):

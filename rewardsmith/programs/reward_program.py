@@ -13,7 +13,7 @@ only the metric sees them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import dspy
 import numpy as np
@@ -29,6 +29,7 @@ from ..lm.faults import (
 )
 from ..metrics.spearman import evaluate_function, worst_ranked
 from ..sandbox import ScoringFunction, UnsafeCodeError
+from ..sandbox.rewrite import lift_constants, tidy_source
 from ..signatures import AnalyzeAttributes, WriteScoringFunction
 from .persist import SavableProgram
 
@@ -37,6 +38,8 @@ MIN_ROWS_TO_SPLIT = 12
 #: Reply caps in tokens for the two steps.
 ANALYSIS_MAX_TOKENS = 240
 CODE_MAX_TOKENS = 900
+#: Sampling temperature for asking again when the writer repeats an earlier attempt's code.
+RESAMPLE_TEMPERATURE = 0.7
 
 
 @dataclass
@@ -49,9 +52,10 @@ class Attempt:
     fit_rho: float = -1.0
     valid_rho: float = -1.0
     feedback: str = ""
+    raw_source: str = field(default="", repr=False)  # the code as the writer wrote it
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "raw_source"}
 
 
 class RewardProgram(SavableProgram, dspy.Module):
@@ -60,9 +64,13 @@ class RewardProgram(SavableProgram, dspy.Module):
     Hyperparameters live here; data arrives in ``forward`` (one task's inputs). ``rounds`` is the
     most write attempts per task, ``patience`` how many attempts in a row may fail to improve
     before stopping, ``validation_fraction`` the share of fit rows kept for choosing among attempts.
+    ``fit_constants`` fits declared ``PARAMS`` to the rows; ``lift_constants`` also tries each
+    function with its literal weights turned into fitted PARAMS and keeps that version when it
+    ranks the validation rows better.
     """
 
-    CONFIG_KEYS = ("rounds", "patience", "validation_fraction", "fit_constants", "seed")
+    CONFIG_KEYS = ("rounds", "patience", "validation_fraction", "fit_constants",
+                   "lift_constants", "seed")
 
     def __init__(
         self,
@@ -70,6 +78,7 @@ class RewardProgram(SavableProgram, dspy.Module):
         patience: int = 2,
         validation_fraction: float = 0.3,
         fit_constants: bool = True,
+        lift_constants: bool = True,
         seed: int = 0,
     ):
         super().__init__()
@@ -77,6 +86,7 @@ class RewardProgram(SavableProgram, dspy.Module):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.fit_constants = fit_constants
+        self.lift_constants = lift_constants
         self.seed = seed
         # Caps on reply length keep a small local model from rambling (about 6 tokens/s on
         # 2 cores, and a 1.5B model loops without a frequency penalty); JSONAdapter repairs a
@@ -125,55 +135,96 @@ class RewardProgram(SavableProgram, dspy.Module):
             return f"(no analysis: the language model's reply could not be used: {_short(exc)})"
 
     def _attempt(self, round_number, schema, analysis, attempts, fitting, validation) -> Attempt:
-        marker = history_marker(self.write)
-        try:
-            reply = self.write(
-                attribute_schema=schema,
-                analysis=analysis,
-                previous_attempts=render_attempts(attempts),
-            )
-            source = code_text(reply.code)
-        except Exception as exc:
-            if is_fatal_lm_error(exc):
-                raise  # a bad key or an unknown model: every later call would fail the same way
-            return Attempt(round_number, "", False,
-                           feedback=reply_feedback(exc, reply_since(self.write, marker)))
+        earlier = {a.raw_source for a in attempts if a.raw_source}
+        config: dict = {}
+        for _ in range(2):
+            marker = history_marker(self.write)
+            try:
+                reply = self.write(
+                    attribute_schema=schema,
+                    analysis=analysis,
+                    previous_attempts=render_attempts(attempts),
+                    **({"config": config} if config else {}),
+                )
+                source = code_text(reply.code)
+            except Exception as exc:
+                if is_fatal_lm_error(exc):
+                    raise  # a bad key or an unknown model: every later call would fail the same
+                return Attempt(round_number, "", False,
+                               feedback=reply_feedback(exc, reply_since(self.write, marker)))
+            if source.strip() not in earlier or config:
+                break
+            # The same code again (temperature 0 tends to repeat itself whatever the feedback
+            # says): ask once more, sampling, instead of spending the attempt on known code.
+            config = {"rollout_id": round_number, "temperature": RESAMPLE_TEMPERATURE}
         if was_cut_off(reply_since(self.write, marker)):
             # JSONAdapter repairs the cut JSON, so the code may even parse: it is still incomplete.
             return Attempt(round_number, "", False, feedback=reply_feedback(None, None, True))
         if not source.strip():
             return Attempt(round_number, "", False,
                            feedback="The code field was empty: write def score(attrs): ...")
-        return self._judge(round_number, source, fitting, validation)
+        attempt = self._judge(round_number, source, fitting, validation)
+        attempt.raw_source = source.strip()
+        return attempt
 
     def _judge(self, round_number, source, fitting, validation) -> Attempt:
+        source = tidy_source(source)  # typing imports and annotations would only be refused
         try:
             function = ScoringFunction(source)
         except UnsafeCodeError as exc:
             return Attempt(round_number, source, False,
                            feedback=f"Rejected by the safety check: {exc}. Rewrite it within the "
                            "allowed syntax.")
-        if self.fit_constants and function.params:
-            try:
-                function, _ = function.fit_params(fitting, seed=self.seed)
-            except Exception as exc:  # a failing form is judged below, with its own message
-                del exc
-        fit = evaluate_function(function, fitting)
+        written = self._fitted(function, fitting)
+        lifted = self._lifted(function, fitting)
+        fit, valid = evaluate_function(written, fitting), evaluate_function(written, validation)
+        note = ""
+        if lifted is not None:
+            lifted_fit = evaluate_function(lifted, fitting)
+            lifted_valid = evaluate_function(lifted, validation)
+            if lifted_fit.ok and lifted_valid.ok and (
+                    not valid.ok or lifted_valid.rho > valid.rho):
+                note = (f"Its literal weights were fitted as PARAMS (validation rho "
+                        f"{lifted_valid.rho:.3f}; as written {valid.rho:.3f}).")
+                written, fit, valid = lifted, lifted_fit, lifted_valid
         if not fit.ok:
             where = f" (line {fit.line})" if fit.line else ""
-            return Attempt(round_number, function.source, False,
+            return Attempt(round_number, written.source, False,
                            feedback=f"It failed on the fit rows{where}: {fit.reason}")
-        valid = evaluate_function(function, validation)
         parts = [f"Rank correlation (Spearman rho) {fit.rho:.3f} on fit rows"]
         if validation is not fitting:
             parts[0] += f", {valid.rho:.3f} on validation rows"
         parts[0] += "."
-        if function.params:
+        if note:
+            parts.append(note)
+        if written.params:
             parts.append("Fitted PARAMS: " + ", ".join(
-                f"{k}={v:.4g}" for k, v in function.params.items()) + ".")
+                f"{k}={v:.4g}" for k, v in written.params.items()) + ".")
         parts.extend(worst_ranked(fit.outputs, fitting, k=2))
-        return Attempt(round_number, function.source, valid.ok, fit.rho,
+        return Attempt(round_number, written.source, valid.ok, fit.rho,
                        valid.rho if valid.ok else -1.0, " ".join(parts))
+
+    def _fitted(self, function: ScoringFunction, rows) -> ScoringFunction:
+        """``function`` with its declared PARAMS fitted on ``rows`` (as it is when it has none)."""
+        if self.fit_constants and function.params:
+            try:
+                return function.fit_params(rows, seed=self.seed)[0]
+            except Exception:  # a failing form is judged by the caller, with its own message
+                pass
+        return function
+
+    def _lifted(self, function: ScoringFunction, rows) -> ScoringFunction | None:
+        """The function with its literal weights declared as PARAMS and fitted on ``rows``; None
+        when it declares PARAMS already, has no literal weights, or lifting is switched off."""
+        if not (self.fit_constants and self.lift_constants) or function.params:
+            return None
+        source = lift_constants(function.source)
+        if source is None:
+            return None
+        try:
+            return self._fitted(ScoringFunction(source), rows)
+        except UnsafeCodeError:
+            return None
 
     def _final_function(self, best: Attempt | None, fit_rows) -> ScoringFunction | None:
         if best is None:

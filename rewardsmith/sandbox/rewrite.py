@@ -1,0 +1,169 @@
+"""Mechanical rewrites of LLM-written source that keep what it computes.
+
+``tidy_source`` removes typing noise the allow-list would refuse (``from typing import Dict`` and
+annotations such as ``attrs: Dict[str, float]``): a small model at temperature 0 repeats such a line
+on every retry however the feedback asks, and it never changes a score.
+
+``lift_constants`` turns literal weights (``0.3 * attrs["light"]``) into declared ``PARAMS`` so the
+numbers can be fitted to the rows like constants the LLM declared itself.
+
+Both only parse and cut text (nothing runs), keep every other character (comments included) and
+leave the source unchanged when there is nothing to do or it does not parse.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from .checks import PARAMS_NAME
+from .params import _byte_to_char, _format_dict, source_lines
+
+#: Modules whose imports only serve annotations.
+TYPING_MODULES = {"typing", "typing_extensions", "__future__"}
+#: More weights than this are not lifted: a handful of rows cannot fit them.
+MAX_LIFTED = 12
+
+
+def tidy_source(source: str) -> str:
+    """``source`` without typing imports and annotations (the rest byte for byte)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source
+    offsets = _Offsets(source)
+    cuts: list[tuple[int, int, str]] = []
+    for stmt in tree.body:
+        if _is_typing_import(stmt):
+            cuts.append((offsets.line_start(stmt.lineno), offsets.line_start(stmt.end_lineno + 1),
+                         ""))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for arg in _all_args(node.args):
+                if arg.annotation is not None:
+                    name_end = offsets.at(arg.lineno, arg.col_offset) + len(arg.arg)
+                    cuts.append((name_end, offsets.end(arg.annotation), ""))
+            if node.returns is not None:
+                start = offsets.start(node.returns)
+                arrow = source.rfind("->", 0, start)
+                while arrow > 0 and source[arrow - 1] in " \t":
+                    arrow -= 1
+                cuts.append((arrow, offsets.end(node.returns), ""))
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is None:  # `x: float` alone binds nothing
+                cuts.append((offsets.start(node), offsets.end(node), "pass"))
+            else:
+                cuts.append((offsets.end(node.target), offsets.end(node.annotation), ""))
+    return _apply(source, cuts)
+
+
+def lift_constants(source: str) -> str | None:
+    """``source`` with each literal weight (a number multiplying anything else) read from a new
+    ``PARAMS`` dict, or None when there is nothing to lift (no weights, PARAMS already declared,
+    more than ``MAX_LIFTED`` weights, or source that does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    if any(isinstance(n, ast.Name) and n.id == PARAMS_NAME for n in ast.walk(tree)):
+        return None
+    functions = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
+    weights: list[tuple[ast.expr, ast.expr]] = []
+    for function in functions:
+        for node in ast.walk(function):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+                for literal, other in ((node.left, node.right), (node.right, node.left)):
+                    if _is_weight(literal) and not _is_number(other):
+                        weights.append((literal, other))
+    if not weights or len(weights) > MAX_LIFTED:
+        return None
+    offsets = _Offsets(source)
+    values: dict[str, float] = {}
+    cuts = []
+    for literal, other in sorted(weights, key=lambda w: (w[0].lineno, w[0].col_offset)):
+        key = _unique(_weight_name(other, len(values) + 1), values)
+        values[key] = float(_signed_value(literal))
+        cuts.append((offsets.start(literal), offsets.end(literal), f'{PARAMS_NAME}["{key}"]'))
+    first_def = min(f.lineno for f in functions)
+    declaration = f"{PARAMS_NAME} = {_format_dict(values, 6, multiline=len(values) > 3)}\n\n\n"
+    at = offsets.line_start(first_def)
+    cuts.append((at, at, declaration))
+    return _apply(source, cuts)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+class _Offsets:
+    """Character offsets into the source from ast's (line, UTF-8 byte column) positions."""
+
+    def __init__(self, source: str):
+        self.lines = source_lines(source)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def line_start(self, lineno: int) -> int:
+        return self.starts[min(lineno - 1, len(self.lines))]
+
+    def at(self, lineno: int, col: int) -> int:
+        return self.starts[lineno - 1] + _byte_to_char(self.lines[lineno - 1], col)
+
+    def start(self, node: ast.AST) -> int:
+        return self.at(node.lineno, node.col_offset)
+
+    def end(self, node: ast.AST) -> int:
+        return self.at(node.end_lineno, node.end_col_offset)
+
+
+def _apply(source: str, cuts: list[tuple[int, int, str]]) -> str:
+    for start, end, text in sorted(cuts, reverse=True):
+        source = source[:start] + text + source[end:]
+    return source
+
+
+def _is_typing_import(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.ImportFrom):
+        return (stmt.module or "").split(".")[0] in TYPING_MODULES and not stmt.level
+    if isinstance(stmt, ast.Import):
+        return all(a.name.split(".")[0] in TYPING_MODULES for a in stmt.names)
+    return False
+
+
+def _all_args(args: ast.arguments) -> list[ast.arg]:
+    extra = [a for a in (args.vararg, args.kwarg) if a is not None]
+    return [*args.posonlyargs, *args.args, *args.kwonlyargs, *extra]
+
+
+def _is_number(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool))
+
+
+def _signed_value(node: ast.expr) -> float:
+    if isinstance(node, ast.UnaryOp):
+        return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
+    return node.value
+
+
+def _is_weight(node: ast.expr) -> bool:
+    return _is_number(node) and _signed_value(node) != 0
+
+
+def _weight_name(other: ast.expr, number: int) -> str:
+    """``w_<attribute>`` when the weight multiplies ``attrs["<attribute>"]``, else ``c<number>``."""
+    key = None
+    if isinstance(other, ast.Subscript) and isinstance(other.slice, ast.Constant):
+        key = other.slice.value  # attrs["light"]
+    elif (isinstance(other, ast.Call) and isinstance(other.func, ast.Attribute)
+          and other.func.attr == "get" and other.args and isinstance(other.args[0], ast.Constant)):
+        key = other.args[0].value  # attrs.get("light", 0)
+    word = re.sub(r"\W+", "_", key).strip("_").lower() if isinstance(key, str) else ""
+    return f"w_{word}"[:40] if word else f"c{number}"
+
+
+def _unique(name: str, taken: dict) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate

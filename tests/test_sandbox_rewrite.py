@@ -1,0 +1,92 @@
+"""tidy_source and lift_constants: rewrites that keep what the LLM's function computes."""
+
+import numpy as np
+import pytest
+from sandbox_helpers import COLUMNS, ROWS, src
+
+from rewardsmith.sandbox import ScoringFunction, check_source, declared_params, default_sandbox
+from rewardsmith.sandbox.rewrite import MAX_LIFTED, lift_constants, tidy_source
+
+TYPED = src(
+    "from typing import Dict, Any",
+    "import math",
+    "",
+    "def score(attrs: Dict[str, float]) -> float:",
+    "    # light counts double  (a comment the rewrite keeps)",
+    "    total: float = 2.0 * attrs['a']",
+    "    unused: int",
+    "    return math.tanh(total - attrs['b'])",
+)
+
+
+def test_typing_import_and_annotations_are_removed_and_the_rest_kept():
+    tidy = tidy_source(TYPED)
+    check_source(tidy)  # the allow-list refused the typed version
+    assert "typing" not in tidy and "Dict" not in tidy and "->" not in tidy
+    assert "def score(attrs):" in tidy
+    assert "    # light counts double  (a comment the rewrite keeps)" in tidy
+    assert "    total = 2.0 * attrs['a']" in tidy
+
+
+def test_tidied_function_computes_what_the_typed_one_would():
+    plain = src("import math", "def score(attrs):",
+                "    return math.tanh(2.0 * attrs['a'] - attrs['b'])")
+    sandbox = default_sandbox()
+    np.testing.assert_allclose(sandbox.evaluate(tidy_source(TYPED), COLUMNS, ROWS),
+                               sandbox.evaluate(plain, COLUMNS, ROWS))
+
+
+@pytest.mark.parametrize("source", [
+    "def score(attrs) return 1",           # does not parse
+    src("def score(attrs):", "    return attrs['a']"),  # nothing to tidy
+    src("import os", "def score(attrs):", "    return 1"),  # refused later, not hidden here
+])
+def test_source_without_typing_noise_is_returned_unchanged(source):
+    assert tidy_source(source) == source
+
+
+def test_typing_used_outside_annotations_is_not_hidden():
+    source = src("import typing", "def score(attrs):", "    return typing.cast(float, 1)")
+    tidy = tidy_source(source)
+    assert "typing.cast" in tidy  # the import goes; the use fails with a NameError the LLM sees
+
+
+def test_literal_weights_become_named_params_with_their_values():
+    source = src("def score(attrs):",
+                 "    return 0.4 * attrs['a'] + attrs.get('b', 0) * -0.2 + (-3) * attrs['a'] ** 2")
+    lifted = lift_constants(source)
+    assert declared_params(lifted) == {"w_a": 0.4, "w_b": -0.2, "c3": -3.0}
+    assert "PARAMS[\"w_a\"] * attrs['a']" in lifted
+
+
+def test_lifted_function_computes_the_same_scores():
+    source = src("import math", "def score(attrs):", "    # weights from the analysis",
+                 "    x = 0.4 * attrs['a'] - 1.5 * attrs['b']",
+                 "    return math.exp(x) * 2 + 3 * 4")
+    lifted = lift_constants(source)
+    assert "# weights from the analysis" in lifted and "3 * 4" in lifted  # 3 * 4 holds no weight
+    sandbox = default_sandbox()
+    np.testing.assert_allclose(sandbox.evaluate(lifted, COLUMNS, ROWS),
+                               sandbox.evaluate(source, COLUMNS, ROWS))
+    assert ScoringFunction(lifted).params == {"w_a": 0.4, "w_b": 1.5, "c3": 2.0}  # minus stays
+
+
+@pytest.mark.parametrize("source", [
+    src("PARAMS = {'w': 1.0}", "def score(attrs):", "    return PARAMS['w'] * attrs['a']"),
+    src("def score(attrs):", "    return attrs['a'] + attrs['b']"),
+    src("def score(attrs):", "    return 0 * attrs['a'] + 2 * 3"),
+    src("def score(attrs):", "    return " + " + ".join(
+        f"{i + 1}.5 * attrs['a']" for i in range(MAX_LIFTED + 1))),
+    "def score(attrs) return 1",
+])
+def test_nothing_is_lifted_from_declared_params_no_weights_too_many_or_broken_source(source):
+    assert lift_constants(source) is None
+
+
+def test_repeated_attribute_gets_distinct_param_names():
+    lifted = lift_constants(src("def score(attrs):",
+                                "    return 2 * attrs['a'] + 3 * attrs['a'] ** 0.5 * 1"))
+    assert list(declared_params(lifted)) == ["w_a", "c2", "c3"]
+    lifted = lift_constants(src("def score(attrs):",
+                                "    return 2 * attrs['a'] - 5 * attrs['a']"))
+    assert declared_params(lifted) == {"w_a": 2.0, "w_a_2": 5.0}
