@@ -92,6 +92,33 @@ def test_connection_refused_outlasting_the_retries_becomes_a_failed_attempt():
     assert "connect" in result.attempts[0].feedback
 
 
+def test_a_server_that_stays_down_stops_the_compile_after_three_failed_calls(capsys):
+    tasks = make_tasks(["seed", "fed_turn"], fit_sizes=[20])
+    with FakeOpenAIServer(make_responder(), faults=[{"status": 503}] * 100) as server:
+        lm = make_lm("openai/fake-model", api_base=server.url, cache=False, num_retries=0)
+        with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+            compiled = compile(RewardProgram(rounds=2), tasks, optimizer="bootstrap", budget=4,
+                               verbose=False)
+    assert server.requests == 3  # not one timeout after another for every remaining task
+    assert "failed 3 calls in a row" in compiled.stopped_early_
+    assert "check that the server is up" in compiled.stopped_early_
+    assert "keeping the best program so far (nothing better was found yet" in (
+        compiled.stopped_early_)
+    assert "failed 3 calls in a row" in capsys.readouterr().err
+
+
+def test_one_failed_call_between_good_ones_does_not_stop_the_compile():
+    tasks = make_tasks(["seed", "fed_turn"], fit_sizes=[20])
+    faults = [{"status": 503}, {}, {"status": 503}, {}, {"status": 503}]
+    with FakeOpenAIServer(make_responder(), faults=faults) as server:
+        lm = make_lm("openai/fake-model", api_base=server.url, cache=False, num_retries=0)
+        with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+            compiled = compile(RewardProgram(rounds=2), tasks, optimizer="bootstrap", budget=2,
+                               max_demos=2, verbose=False)
+    assert server.requests > 5  # all three failures were met, never three in a row
+    assert compiled.stopped_early_ is None
+
+
 # -- faults retrying cannot help: one error line, exit code 2, no retries ------------------------
 
 @pytest.mark.parametrize("status, words", [

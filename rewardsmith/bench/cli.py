@@ -35,7 +35,9 @@ def add_bench_commands(sub, add_lm_arguments) -> None:
     p.add_argument("--program", metavar="PROGRAM.json",
                    help="compiled program (from `rewardsmith compile`), needed by 'compiled'; "
                    "its compile datasets are reported as seen and left out of the headline")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for results and report")
+    p.add_argument("--out", "--run-dir", dest="out", required=True, metavar="DIR",
+                   help="folder for results and report; it is also the run directory: a bench "
+                   "run there again resumes, skipping finished cells and cached LM calls")
     p.add_argument("--no-resume", action="store_true",
                    help="start over: forget the finished cells in DIR/cells.jsonl")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

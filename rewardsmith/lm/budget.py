@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from dspy.utils.callback import BaseCallback
 
-from .faults import describe_lm_error, is_fatal_lm_error
+from .faults import describe_lm_error, first_line, is_fatal_lm_error
 
 
 class StopRun(BaseException):  # noqa: N818 (a signal, like KeyboardInterrupt, not an error)
@@ -48,6 +48,20 @@ class LMRefused(StopRun):
         super().__init__(self.message)
 
 
+class LMUnavailable(StopRun):
+    """Several LM calls in a row failed after their retries (a server that stays down, a network
+    that is gone): going on would only score every remaining task -1, one timeout at a time."""
+
+    def __init__(self, failures: int, error: BaseException, calls: int, tokens: int,
+                 seconds: float):
+        self.error, self.calls, self.tokens, self.seconds = error, calls, tokens, seconds
+        said = first_line(getattr(error, "message", None) or str(error))
+        self.reason = (f"the language model failed {failures} calls in a row, each after its "
+                       f"retries (last: {type(error).__name__}: {said}); check that the server "
+                       "is up and reachable, then resume")
+        super().__init__(self.reason)
+
+
 @dataclass(frozen=True)
 class LMBudget:
     """Limits on LM use; None means no limit."""
@@ -70,15 +84,20 @@ class LMBudget:
 
 class LMGuard(BaseCallback):
     """Counts LM calls and tokens; refuses the call past the budget; turns a fatal LM error into
-    ``LMRefused`` so that it stops the run instead of becoming one failed example after another.
+    ``LMRefused`` so that it stops the run instead of becoming one failed example after another,
+    and ``max_failures_in_a_row`` failed calls (each already retried by DSPy) into
+    ``LMUnavailable``.
     """
 
-    def __init__(self, budget: LMBudget | None = None, clock=time.monotonic):
+    def __init__(self, budget: LMBudget | None = None, clock=time.monotonic,
+                 max_failures_in_a_row: int = 3):
         self.budget = budget or LMBudget()
         self.clock = clock
+        self.max_failures_in_a_row = max_failures_in_a_row
         self.started = clock()
         self.calls = 0
         self.tokens = 0
+        self.failures_in_a_row = 0
         self._lms: dict[str, object] = {}
         self._lock = threading.Lock()
 
@@ -100,10 +119,19 @@ class LMGuard(BaseCallback):
         if exception is not None:
             if is_fatal_lm_error(exception):
                 raise LMRefused(exception) from exception
+            if isinstance(exception, StopRun):
+                return  # a stop raised by this guard at the start of the call
+            with self._lock:
+                self.failures_in_a_row += 1
+                failures = self.failures_in_a_row
+            if failures >= self.max_failures_in_a_row:
+                raise LMUnavailable(failures, exception, self.calls, self.tokens,
+                                    self.seconds) from exception
             return
         tokens = _call_tokens(lm, outputs)
         with self._lock:
             self.tokens += tokens
+            self.failures_in_a_row = 0
 
     def _spent(self) -> str | None:
         b = self.budget

@@ -14,6 +14,8 @@ Two more knobs make long compiles safe (see docs/reliability.md):
 
 - a hard limit on LM use, ``max_lm_calls``/``max_lm_tokens``/``max_seconds``: the compile stops
   before the call past it and returns the best program found so far (``BudgetExhausted``);
+  three LM calls failing in a row after their retries (a server that stays down) stop it the
+  same way (``LMUnavailable``);
 - ``run_dir``: a run directory whose cache holds every finished LM call, so that the same compile
   with ``resume=True`` after Ctrl-C, a kill or a crash repeats none of them.
 """
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 
 import dspy
 
-from ..lm.budget import BudgetExhausted, LMBudget, LMGuard, LMRefused
+from ..lm.budget import BudgetExhausted, LMBudget, LMGuard, LMRefused, LMUnavailable
 from ..lm.select import LMConfigError
 from ..metrics.spearman import FAILURE_SCORE, spearman_feedback_metric, spearman_metric
 from ..rundir import RunDir, digest, lm_settings
@@ -147,7 +149,7 @@ def compile(
         try:
             compiled = _optimize(program, trainset, valset, optimizer, budget, reflection_lm,
                                  seed, num_threads, log_dir, best, max_demos)
-        except BudgetExhausted as stop:
+        except (BudgetExhausted, LMUnavailable) as stop:
             compiled, what = best.best()
             stopped = (f"{stop.reason}: stopped after {stop.calls} LM calls "
                        f"({stop.tokens:,} tokens, {stop.seconds:.0f} s); keeping the best program "
