@@ -252,19 +252,21 @@ def test_bootstrap_interval_is_deterministic_and_a_point_for_one_seed():
                                           "n": 4}
 
 
-def test_one_seed_never_claims_the_compiled_program_beats_another(tmp_path):
+@pytest.mark.parametrize("seeds, words", [([0], "one seed"), ([0, 1], "2 seeds")])
+def test_one_or_two_seeds_never_claim_the_compiled_program_beats_another(tmp_path, seeds, words):
     lm, _ = scripted_lm(make_responder())
     program = compile(RewardProgram(rounds=1), make_tasks(["seed"]), optimizer="none",
                       verbose=False)
     program.save(tmp_path / "program.json", metadata={"compile_datasets": ["seed"]})
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        results = run_bench(["fed_turn"], ["compiled", "uncompiled"], [8], [0],
+        results = run_bench(["fed_turn"], ["compiled", "uncompiled"], [8], seeds,
                             program_path=tmp_path / "program.json", out_dir=tmp_path / "out",
                             progress=False)
     comparison = results.summary["comparisons"][0]
-    assert comparison["n"] == 1 and not comparison["beyond_interval"]
+    assert comparison["n"] == len(seeds) and not comparison["beyond_interval"]
     markdown = results.paths["markdown"].read_text()
-    assert "| compiled - uncompiled |" in markdown and "cannot tell (one seed)" in markdown
+    assert "| compiled - uncompiled |" in markdown
+    assert f"cannot tell ({words}; 3 needed)" in markdown
 
 
 @pytest.mark.parametrize("argv, message", [

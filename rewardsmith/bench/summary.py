@@ -4,7 +4,8 @@ unseen datasets only, the linear bar per unseen dataset and size, and paired com
 Every interval resamples per-seed values (numpy ``default_rng(0)``, 2000 resamples, percentiles
 2.5 and 97.5), so the same records always give the same summary. With one seed the interval is
 the point itself: there is nothing to resample. Few seeds give narrow, optimistic intervals; the
-count is reported beside each one.
+count is reported beside each one, and a comparison needs ``MIN_SEEDS_TO_CLAIM`` seeds to claim
+a difference.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import numpy as np
 from .methods import LINEAR_METHODS
 
 RESAMPLES = 2000
+#: A comparison claims a difference only with this many seeds: resampling one or two per-seed
+#: values gives an interval that is only their range.
+MIN_SEEDS_TO_CLAIM = 3
 
 
 def bootstrap_interval(values) -> dict:
@@ -67,8 +71,10 @@ def summarize(records: list[dict], config: dict) -> dict:
         for other in ("uncompiled", "seed") if unseen and {"compiled", other} <= set(methods)
     ]
     for c in comparisons:
-        # One seed gives a zero-width interval: it can show no difference beyond chance.
-        c["beyond_interval"] = c["n"] >= 2 and c["low"] is not None and c["low"] > 0
+        # One seed gives a zero-width interval, two only their range: neither shows a
+        # difference beyond chance.
+        c["beyond_interval"] = (c["n"] >= MIN_SEEDS_TO_CLAIM and c["low"] is not None
+                                and c["low"] > 0)
     return {
         "unseen_datasets": unseen,
         "seen_datasets": [d for d in datasets if d not in unseen],

@@ -8,6 +8,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from .summary import MIN_SEEDS_TO_CLAIM
+
 
 @dataclass
 class Table:
@@ -86,8 +88,9 @@ def all_tables(results) -> list[Table]:
                              "reached"], rows))
     if s["comparisons"]:
         rows = [[f"compiled - {c['versus']}", interval_text(c), str(c["n"]),
-                 "yes" if c["beyond_interval"] else "no" if c["n"] >= 2
-                 else "cannot tell (one seed)"] for c in s["comparisons"]]
+                 "yes" if c["beyond_interval"] else "no" if c["n"] >= MIN_SEEDS_TO_CLAIM
+                 else f"cannot tell ({_seeds(c['n'])}; {MIN_SEEDS_TO_CLAIM} needed)"]
+                for c in s["comparisons"]]
         tables.append(Table("Compiled against uncompiled and the seed's method",
                             "Paired per seed: mean over unseen datasets and fit sizes of the "
                             "difference in held-out rho; 'beats it' means the whole interval "
@@ -102,6 +105,10 @@ def all_tables(results) -> list[Table]:
                         ["method", "cells", "failed", "complexity", "LM calls", "tokens",
                          "wall s"], rows))
     return tables
+
+
+def _seeds(n: int) -> str:
+    return "one seed" if n == 1 else f"{n} seeds"
 
 
 def _num(value, spec: str) -> str:
