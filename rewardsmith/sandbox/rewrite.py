@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .checks import PARAMS_NAME
+from .checks import PARAMS_NAME, _all_args
 from .params import _byte_to_char, _format_dict, source_lines
 
 #: Modules whose imports only serve annotations.
@@ -126,11 +126,6 @@ def _is_typing_import(stmt: ast.stmt) -> bool:
     if isinstance(stmt, ast.Import):
         return all(a.name.split(".")[0] in TYPING_MODULES for a in stmt.names)
     return False
-
-
-def _all_args(args: ast.arguments) -> list[ast.arg]:
-    extra = [a for a in (args.vararg, args.kwarg) if a is not None]
-    return [*args.posonlyargs, *args.args, *args.kwonlyargs, *extra]
 
 
 def _is_number(node: ast.expr) -> bool:
