@@ -229,13 +229,8 @@ class RewardProgram(SavableProgram, dspy.Module):
     def _final_function(self, best: Attempt | None, fit_rows) -> ScoringFunction | None:
         if best is None:
             return None
-        function = ScoringFunction(best.source, tuple(fit_rows.attributes))
-        if self.fit_constants and function.params:
-            try:
-                function, _ = function.fit_params(fit_rows, seed=self.seed)
-            except Exception:
-                pass  # keep the constants fitted on the fitting part
-        return function
+        # Refit on all fit rows; a failing refit keeps the constants fitted on the fitting part.
+        return self._fitted(ScoringFunction(best.source, tuple(fit_rows.attributes)), fit_rows)
 
 
 def split_rows(rows, validation_fraction: float, seed: int):
