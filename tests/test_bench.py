@@ -310,5 +310,85 @@ def test_every_bench_and_report_option_has_help():
     for name in ("bench", "report"):
         helps = {a.dest: a.help for a in sub.choices[name]._actions if a.dest != "help"}
         assert helps and all(helps.values()), helps
-    assert {"data", "methods", "fit_sizes", "seeds", "program", "out", "no_resume", "lm",
-            "api_base"} <= set({a.dest for a in sub.choices["bench"]._actions})
+    assert {"data", "methods", "fit_sizes", "seeds", "program", "out", "no_resume", "max_minutes",
+            "lm", "api_base"} <= set({a.dest for a in sub.choices["bench"]._actions})
+
+
+def _fake_clock(monkeypatch, computed, minutes_per_cell=1.0):
+    """The bench's clock reads one minute per computed cell, whatever the machine's speed."""
+    from rewardsmith.bench import runner
+
+    monkeypatch.setattr(runner, "_clock", lambda: 60.0 * minutes_per_cell * len(computed))
+
+
+def test_a_bench_past_its_time_limit_keeps_the_finished_cells_and_resumes_the_rest(
+        monkeypatch, tmp_path):
+    args = ("fed_turn", ["ols", "ridge"], [8, None], [0, 1, 2])
+    computed = _counting(monkeypatch)
+    _fake_clock(monkeypatch, computed)
+    partial = run_bench(*args, out_dir=tmp_path / "a", progress=False, max_minutes=5)
+    # Seed by seed: both sizes of seed 0 finish before seed 1 starts.
+    assert computed == [("fed_turn", "ols", 0), ("fed_turn", "ridge", 0), ("fed_turn", "ols", 0),
+                        ("fed_turn", "ridge", 0), ("fed_turn", "ols", 1)]
+    assert len(partial.records) == 5 and partial.summary["missing_cells"] == 7
+    assert partial.summary["seeds_by_fit_size"] == [{"fit_size": 8, "seeds": [0]},
+                                                    {"fit_size": None, "seeds": [0]}]
+    assert partial.summary["headline"] == []  # no size has every seed yet
+    markdown = partial.paths["markdown"].read_text()
+    assert "headline: none yet" in markdown and "7 cell(s) not run yet" in markdown
+    assert "fit size 8: seed 0 only" in markdown
+    computed.clear()
+    monkeypatch.setattr("rewardsmith.bench.runner._clock", lambda: 0.0)
+    finished = run_bench(*args, out_dir=tmp_path / "a", progress=False)
+    assert len(computed) == 7 and finished.summary["missing_cells"] == 0
+    fresh = run_bench(*args, out_dir=tmp_path / "b", progress=False)
+    assert _keys(finished) == _keys(fresh)
+    assert finished.summary["headline"] == fresh.summary["headline"]
+
+
+def test_a_seed_that_not_every_method_finished_is_left_out_of_the_means():
+    from rewardsmith.bench.summary import summarize
+
+    config = {"datasets": ["d"], "methods": ["compiled", "ridge"], "fit_sizes": [20, 100],
+              "seeds": [0, 1]}
+    rhos = {("compiled", 20, 0): 0.5, ("ridge", 20, 0): 0.4, ("compiled", 20, 1): 0.7,
+            ("ridge", 20, 1): 0.6, ("compiled", 100, 0): 0.8, ("ridge", 100, 0): 0.9,
+            ("compiled", 100, 1): -1.0}  # ridge never ran on size 100, seed 1
+    records = [{"dataset": "d", "method": m, "fit_size": f, "seed": s, "rho": r, "seen": False,
+                "fit_rows": f} for (m, f, s), r in rhos.items()]
+    summary = summarize(records, config)
+    group = {(g["method"], g["fit_size"]): g for g in summary["groups"]}
+    assert group[("compiled", 100)]["mean"] == 0.8 and group[("compiled", 100)]["n"] == 1
+    assert group[("compiled", 20)]["mean"] == pytest.approx(0.6)
+    assert summary["headline_fit_sizes"] == [20] and summary["missing_cells"] == 1
+    assert {h["method"]: h["mean"] for h in summary["headline"]} == {
+        "compiled": pytest.approx(0.6), "ridge": pytest.approx(0.5)}
+
+
+def test_seed_method_cells_from_before_its_distinct_sample_seeds_are_run_again(tmp_path):
+    lm, engine = scripted_lm(make_responder())
+    args = ("fed_turn", ["uncompiled", "seed"], [8], [0])
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        run_bench(*args, out_dir=tmp_path, progress=False)
+        log = tmp_path / "cells.jsonl"
+        records = [json.loads(line) for line in log.read_text().splitlines()]
+        assert [r["setup"].get("revision") for r in records] == [None, 2]
+        del records[1]["setup"]["revision"]  # as written before the seed method's revision 2
+        log.write_text("".join(json.dumps(r) + "\n" for r in records))
+        with pytest.MonkeyPatch.context() as mp:
+            computed = _counting(mp)
+            run_bench(*args, out_dir=tmp_path, progress=False, max_minutes=60)
+    assert computed == [("fed_turn", "seed", 0)]
+
+
+def test_a_time_limit_that_is_not_a_positive_number_is_refused(tmp_path):
+    with pytest.raises(BenchError, match="max_minutes must be a positive number"):
+        run_bench("seed", ["ols"], [None], [0], out_dir=tmp_path, progress=False, max_minutes=0)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exc:
+        main(["bench", "--data", "seed", "--methods", "ols", "--out", str(tmp_path),
+              "--max-minutes", "-3"])
+    assert exc.value.code == 2
+    assert err.getvalue().strip().splitlines()[-1].endswith(
+        "argument --max-minutes: must be a positive number")
+    assert not (tmp_path / "results.json").exists()

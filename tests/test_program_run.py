@@ -165,6 +165,15 @@ def test_seed_program_samples_independently_and_keeps_the_best_on_fit_rows():
     assert "analysis" not in "".join(engine.prompts).split("Your output fields are")[1][:200]
 
 
+def test_seed_program_samples_draw_with_different_seeds_so_a_seeded_engine_varies():
+    # DSPy keeps rollout_id to itself; a local engine seeded alike returned the same sample 3 times.
+    lm, engine = scripted_lm(make_responder([GOOD, GOOD, GOOD]))
+    task = make_task(load_dataset("seed"))
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        SeedProgram(samples=3)(**task.inputs())
+    assert engine.seeds == [1, 2, 3]
+
+
 def test_regressor_fit_predict_score(scripted):
     data = load_dataset("seed").frame
     X, y = data[["composition", "subject_focus", "lighting", "color_palette"]], data.human_score

@@ -38,6 +38,9 @@ def add_bench_commands(sub, add_lm_arguments) -> None:
     p.add_argument("--out", "--run-dir", dest="out", required=True, metavar="DIR",
                    help="folder for results and report; it is also the run directory: a bench "
                    "run there again resumes, skipping finished cells and cached LM calls")
+    p.add_argument("--max-minutes", type=_minutes, default=None, metavar="M",
+                   help="start no new cell after M minutes; the results and report then cover "
+                   "the finished cells, and the same command run again adds the rest")
     p.add_argument("--no-resume", action="store_true",
                    help="start over: forget the finished cells in DIR/cells.jsonl")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -75,12 +78,18 @@ def _cmd_bench(args) -> int:
         _configure_lm(args)
     results = run_bench(_split_list(args.data), methods, sizes, seeds, program_path=args.program,
                         out_dir=args.out, resume=not args.no_resume,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, max_minutes=args.max_minutes)
     report = write_report(results.paths["json"], args.out)
     print(markdown_table(results_table(results)))
     print(results.headline())
     print(f"\nwrote {results.paths['json']}, {results.paths['markdown']} and {report}")
     return 0
+
+
+def _minutes(text: str) -> float:
+    from ..cli import _positive_float
+
+    return _positive_float(text)
 
 
 def _cmd_report(args) -> int:

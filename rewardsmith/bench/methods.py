@@ -14,6 +14,10 @@ LM_METHODS = ("compiled", "uncompiled", "seed")
 LINEAR_METHODS = ("signed_mean", "ols", "ridge")
 METHODS = (*LM_METHODS, *LINEAR_METHODS, "gbm")
 DEFAULT_METHODS = (*LM_METHODS, *LINEAR_METHODS)
+#: Raised when a method's code changes what it asks the LM, so a resumed benchmark recomputes that
+#: method's cells instead of mixing old and new ones. Revision 1 is not written into a cell, so
+#: cells from before revisions existed still match. seed 2: each sample is drawn with its own seed.
+REVISIONS = {"compiled": 1, "uncompiled": 1, "seed": 2}
 
 
 def run_program(task, program) -> dict:

@@ -51,15 +51,18 @@ def rho_bars(dataset: str, groups: list[dict], methods: list[str], sizes: list) 
         errors = np.array([[_value(e, "mean") - _value(e, "low") for e in entries],
                            [_value(e, "high") - _value(e, "mean") for e in entries]])
         rows = next((e.get("fit_rows") for e in entries if e), None)
+        n = max((e.get("n") or 0 for e in entries), default=0)
         ax.bar(x + (i - (len(sizes) - 1) / 2) * width, means, width, yerr=np.nan_to_num(errors),
-               capsize=3, label=f"fit rows {size_label(size, rows)}")
+               capsize=3, label=f"fit rows {size_label(size, rows)} ({_seed_count(n)})")
     ax.set_xticks(x, methods, rotation=20)
     ax.set_ylabel("held-out Spearman rho")
     ax.set_ylim(min(0.0, np.nanmin([_value(g, "low") for g in groups] + [0.0]) - 0.05), 1.0)
     ax.axhline(0, color="black", linewidth=0.6)
-    seeds = max((g.get("n") or 0 for g in groups), default=0)
+    counts = {g.get("n") or 0 for g in groups} - {0}
+    seeds = max(counts, default=0)
     what = ("one seed: no interval" if seeds <= 1 else
-            f"bars: 95% bootstrap interval over {seeds} seeds")
+            f"bars: 95% bootstrap interval over {seeds} seeds" if len(counts) == 1 else
+            "bars: 95% bootstrap interval over the seeds in the legend")
     ax.set_title(f"{dataset}: rho by method ({what})", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
@@ -89,6 +92,10 @@ def rho_by_size(dataset: str, groups: list[dict], methods: list[str], sizes: lis
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return png_bytes(fig)
+
+
+def _seed_count(n: int) -> str:
+    return "one seed" if n == 1 else f"{n} seeds"
 
 
 def _value(entry: dict, key: str) -> float:

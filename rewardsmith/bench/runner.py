@@ -5,6 +5,9 @@ A cell's task comes from ``make_task(dataset, fit_size, seed)``: the seed picks 
 table sees the same fit rows and is scored on the same held-out rows. Each finished cell goes to
 ``cells.jsonl`` at once; on a rerun with the same output folder finished cells are read back, not
 recomputed, unless the program file or the LM changed (a cell records what it ran with).
+
+Cells run seed by seed (every dataset and fit size for seed 0, then seed 1, ...), so a benchmark
+stopped by ``max_minutes`` has results for every dataset and size rather than for the first few.
 """
 
 from __future__ import annotations
@@ -20,14 +23,20 @@ from .. import __version__
 from ..metrics import FAILURE_SCORE
 from .cells import CellLog
 from .errors import BenchError
-from .methods import LM_METHODS, METHODS, RUNNERS, sklearn_available
+from .methods import LM_METHODS, METHODS, REVISIONS, RUNNERS, sklearn_available
 from .results import BenchResults
 from .summary import summarize
 
+_clock = time.monotonic  # the time limit's clock; a test replaces it to control time
+
 
 def run_bench(datasets, methods, fit_sizes, seeds, *, program_path=None, compile_datasets=None,
-              out_dir, resume: bool = True, progress: bool = True) -> BenchResults:
+              out_dir, resume: bool = True, progress: bool = True,
+              max_minutes: float | None = None) -> BenchResults:
     """Run the benchmark and write ``cells.jsonl``, ``results.json`` and ``results.md``.
+
+    ``max_minutes`` stops starting new cells after that long (a cell already running finishes);
+    the results then cover the finished cells and say how many are missing.
 
     ``compile_datasets`` names the datasets the program was compiled on (reported as seen, left
     out of the headline); None reads them from the program file's metadata. Methods that need an
@@ -37,6 +46,10 @@ def run_bench(datasets, methods, fit_sizes, seeds, *, program_path=None, compile
 
     methods = check_methods(methods, program_path)
     sizes, seeds = _check_sizes(fit_sizes), _check_seeds(seeds)
+    if max_minutes is not None and not (isinstance(max_minutes, numbers.Real)
+                                        and max_minutes > 0 and math.isfinite(max_minutes)):
+        raise BenchError(f"max_minutes must be a positive number of minutes, not {max_minutes!r}")
+    deadline = _clock() + 60 * max_minutes if max_minutes else None
     if needs_lm(methods) and dspy.settings.lm is None:
         raise BenchError(f"method(s) {', '.join(m for m in methods if m in LM_METHODS)} need a "
                          "language model: dspy.configure(lm=...) first (on the command line: "
@@ -61,7 +74,7 @@ def run_bench(datasets, methods, fit_sizes, seeds, *, program_path=None, compile
     finished = {key: r for key, r in log.read().items()
                 if r.get("error") is None and r.get("setup") == setups.get(key[1])}
     records = _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finished,
-                         progress)
+                         progress, deadline)
     return BenchResults(records, config, summarize(records, config)).write(out_dir)
 
 
@@ -145,16 +158,20 @@ def _setup(method, program, lm, sha) -> dict:
     """What an LM cell depends on besides its key; a finished cell is reused only if it matches."""
     if method not in LM_METHODS:
         return {}
-    return {"lm": getattr(lm, "model", None), "config": program.config(),
-            "program_sha256": sha if method == "compiled" else None}
+    setup = {"lm": getattr(lm, "model", None), "config": program.config(),
+             "program_sha256": sha if method == "compiled" else None}
+    if REVISIONS[method] != 1:
+        setup["revision"] = REVISIONS[method]
+    return setup
 
 
-def _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finished, progress):
+def _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finished, progress,
+               deadline=None):
     from tqdm import tqdm
 
     from ..data import make_task
 
-    plan = [(name, size, seed) for name in loaded for size in sizes for seed in seeds]
+    plan = [(name, size, seed) for seed in seeds for size in sizes for name in loaded]
     records, done_now = {}, 0
     bar = tqdm(total=len(plan) * len(methods), disable=not progress, file=sys.stderr,
                unit="cell", desc="bench", dynamic_ncols=True)
@@ -173,6 +190,8 @@ def _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finis
                 raise BenchError(f"dataset {name!r} has {len(task.heldout_rows)} held-out rows; "
                                  "the benchmark needs at least 2 to measure rho")
             for m in todo:
+                if deadline is not None and _clock() >= deadline:
+                    raise _TimeUp
                 bar.set_postfix_str(f"{name} {m} fit {size or 'all'} seed {seed}")
                 record = _run_cell(m, task, programs.get(m), seen[name], size, setups[m])
                 if record["error"]:
@@ -182,6 +201,10 @@ def _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finis
                 records[keys[m]] = record
                 done_now += 1
                 bar.update(1)
+    except _TimeUp:
+        bar.write(f"time limit reached: {bar.total - len(records)} of {bar.total} cells not "
+                  "run; the results cover the finished ones. Run the same command again to add "
+                  "the rest.")
     except KeyboardInterrupt:
         bar.close()
         print(f"interrupted: {len(records)} of {bar.total} cells are saved in {log.path} "
@@ -190,7 +213,11 @@ def _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finis
     finally:
         bar.close()
     order = [(n, m, f, s) for n, f, s in plan for m in methods]
-    return [records[key] for key in order]
+    return [records[key] for key in order if key in records]
+
+
+class _TimeUp(Exception):
+    """The benchmark's time limit passed before the next cell."""
 
 
 def _run_cell(method, task, program, seen, fit_size, setup) -> dict:

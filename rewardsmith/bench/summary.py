@@ -6,6 +6,10 @@ Every interval resamples per-seed values (numpy ``default_rng(0)``, 2000 resampl
 the point itself: there is nothing to resample. Few seeds give narrow, optimistic intervals; the
 count is reported beside each one, and a comparison needs ``MIN_SEEDS_TO_CLAIM`` seeds to claim
 a difference.
+
+A benchmark stopped by its time limit leaves cells unrun. A seed counts at a fit size only once
+every dataset and method finished it, so each mean compares methods on the same tasks; the
+headline and the comparisons use only the fit sizes that every seed finished.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ def summarize(records: list[dict], config: dict) -> dict:
     rho = {(r["dataset"], r["method"], r["fit_size"], r["seed"]): r["rho"] for r in records}
     seen = {r["dataset"]: r["seen"] for r in records}
     unseen = [d for d in datasets if not seen.get(d, False)]
+    seeds_done = {f: [s for s in seeds if all((d, m, f, s) in rho for d in datasets
+                                              for m in methods)] for f in sizes}
+    complete = [f for f in sizes if len(seeds_done[f]) == len(seeds)]
 
     def per_seed(data, method, fit_sizes, versus=None) -> list[float]:
         """For each seed, the mean over (dataset, size) cells of rho (or of rho - versus's rho)."""
@@ -48,6 +55,8 @@ def summarize(records: list[dict], config: dict) -> dict:
             cells = []
             for d in data:
                 for f in fit_sizes:
+                    if seed not in seeds_done[f]:
+                        continue
                     a = rho.get((d, method, f, seed))
                     b = rho.get((d, versus, f, seed)) if versus else 0.0
                     if a is not None and b is not None:
@@ -61,14 +70,15 @@ def summarize(records: list[dict], config: dict) -> dict:
          "fit_rows": _fit_rows(records, d, f), **bootstrap_interval(per_seed([d], m, [f]))}
         for d in datasets for f in sizes for m in methods
     ]
-    headline = [{"method": m, **bootstrap_interval(per_seed(unseen, m, sizes))}
-                for m in methods] if unseen else []
+    headline = [{"method": m, **bootstrap_interval(per_seed(unseen, m, complete))}
+                for m in methods] if unseen and complete else []
     by_size = [{"method": m, "fit_size": f, **bootstrap_interval(per_seed(unseen, m, [f]))}
                for f in sizes for m in methods] if unseen else []
     comparisons = [
         {"method": "compiled", "versus": other,
-         **bootstrap_interval(per_seed(unseen, "compiled", sizes, versus=other))}
-        for other in ("uncompiled", "seed") if unseen and {"compiled", other} <= set(methods)
+         **bootstrap_interval(per_seed(unseen, "compiled", complete, versus=other))}
+        for other in ("uncompiled", "seed")
+        if unseen and complete and {"compiled", other} <= set(methods)
     ]
     for c in comparisons:
         # One seed gives a zero-width interval, two only their range: neither shows a
@@ -77,6 +87,9 @@ def summarize(records: list[dict], config: dict) -> dict:
                                 and c["low"] > 0)
     return {
         "unseen_datasets": unseen,
+        "seeds_by_fit_size": [{"fit_size": f, "seeds": seeds_done[f]} for f in sizes],
+        "headline_fit_sizes": complete,
+        "missing_cells": len(datasets) * len(methods) * len(sizes) * len(seeds) - len(rho),
         "seen_datasets": [d for d in datasets if d not in unseen],
         "groups": groups,
         "headline": headline,

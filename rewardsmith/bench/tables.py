@@ -43,13 +43,36 @@ def _sizes_text(config) -> str:
 def headline_text(results) -> str:
     """One line: mean held-out rho per method over unseen datasets, fit sizes and seeds."""
     s, c = results.summary, results.config
-    if not s["headline"]:
+    if not s["unseen_datasets"]:
         return ("headline: none - every dataset was used in the compile; add a dataset the "
                 "program has not seen")
+    if not s["headline"]:
+        return (f"headline: none yet - no fit size has finished every seed; {missing_text(s)}")
+    sizes = ", ".join(size_label(f) for f in headline_sizes(s, c))
     parts = ", ".join(f"{h['method']} {interval_text(h)}" for h in s["headline"])
-    return (f"headline (unseen datasets: {', '.join(s['unseen_datasets'])}; mean held-out rho "
-            f"over fit sizes {_sizes_text(c)} and seeds {', '.join(map(str, c['seeds']))}): "
-            f"{parts}")
+    text = (f"headline (unseen datasets: {', '.join(s['unseen_datasets'])}; mean held-out rho "
+            f"over fit sizes {sizes} and seeds {', '.join(map(str, c['seeds']))}): {parts}")
+    return text + (f" ({missing_text(s)})" if s.get("missing_cells") else "")
+
+
+def headline_sizes(summary, config) -> list:
+    """The fit sizes the headline averages (results from before time limits: all of them)."""
+    return summary.get("headline_fit_sizes", config["fit_sizes"])
+
+
+def missing_text(summary) -> str:
+    return (f"{summary['missing_cells']} cell(s) not run yet (the time limit stopped the "
+            "benchmark); run the same command again to add them")
+
+
+def seeds_note(summary, config) -> str:
+    """'Fit size 100: seed 0 only.' for every size that not every seed finished."""
+    parts = [f"fit size {size_label(e['fit_size'])}: "
+             + (f"seed{'s' if len(e['seeds']) > 1 else ''} {', '.join(map(str, e['seeds']))} only"
+                if e["seeds"] else "no seed finished")
+             for e in summary.get("seeds_by_fit_size", [])
+             if len(e["seeds"]) < len(config["seeds"])]
+    return (" Not every seed finished: " + "; ".join(parts) + ".") if parts else ""
 
 
 def results_table(results) -> Table:
@@ -64,7 +87,8 @@ def results_table(results) -> Table:
                      *(interval_text(cell[(g["dataset"], m, g["fit_size"])])
                        for m in c["methods"])])
     note = (f"Mean over seeds {', '.join(map(str, c['seeds']))} with a 95% bootstrap interval "
-            "over seeds. '(seen)': the compiled program was compiled on tasks from that dataset.")
+            "over seeds. '(seen)': the compiled program was compiled on tasks from that dataset."
+            + seeds_note(results.summary, c))
     return Table("Held-out Spearman rho", note, ["dataset", "fit rows", *c["methods"]], rows)
 
 
@@ -75,7 +99,8 @@ def all_tables(results) -> list[Table]:
         by = {(h["method"], h["fit_size"]): h for h in s["headline_by_fit_size"]}
         rows = [[size_label(f), *(interval_text(by[(m, f)]) for m in methods)]
                 for f in results.config["fit_sizes"]]
-        tables.append(Table("Headline by fit size", "Mean over the unseen datasets only.",
+        tables.append(Table("Headline by fit size", "Mean over the unseen datasets only."
+                            + seeds_note(s, results.config),
                             ["fit rows", *methods], rows))
     if s["linear_bar"]:
         rows = [[b["dataset"], size_label(b["fit_size"]), b["baseline"],
@@ -92,9 +117,9 @@ def all_tables(results) -> list[Table]:
                  else f"cannot tell ({_seeds(c['n'])}; {MIN_SEEDS_TO_CLAIM} needed)"]
                 for c in s["comparisons"]]
         tables.append(Table("Compiled against uncompiled and the seed's method",
-                            "Paired per seed: mean over unseen datasets and fit sizes of the "
-                            "difference in held-out rho; 'beats it' means the whole interval "
-                            "is above zero.",
+                            "Paired per seed: mean over unseen datasets and the headline's "
+                            "fit sizes of the difference in held-out rho; 'beats it' means the "
+                            "whole interval is above zero.",
                             ["comparison", "mean difference", "seeds", "beats it"], rows))
     rows = [[c["method"], str(c["cells"]), str(c["failed"]), _num(c["complexity"], ".0f"),
              _num(c["lm_calls"], ".1f"), _num(c["tokens"], ",.0f"), _num(c["wall_s"], ".2f")]

@@ -5,7 +5,8 @@ A ``responder`` decides each reply from the prompt: it receives the full prompt 
 either a dict of output fields (serialised as the JSON object DSPy's JSONAdapter expects) or raw
 text, or a ``Reply`` (the same, with a finish reason: ``Reply(text, "length")`` is a reply cut
 off at the token limit). Every prompt is recorded in ``prompts`` so tests can assert what the
-model was (and was not) shown, and each call's sampling temperature in ``temperatures``.
+model was (and was not) shown, and each call's sampling temperature and seed in ``temperatures``
+and ``seeds``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class ScriptedEngine:
         self.responder = responder
         self.prompts: list[str] = []
         self.temperatures: list[float | None] = []
+        self.seeds: list[int | None] = []
         self._lock = threading.Lock()
 
     @property
@@ -43,8 +45,9 @@ class ScriptedEngine:
         prompt = prompt_text(request)
         with self._lock:
             self.prompts.append(prompt)
-            self.temperatures.append(getattr(getattr(request, "config", None), "temperature",
-                                             None))
+            config = getattr(request, "config", None)
+            self.temperatures.append(getattr(config, "temperature", None))
+            self.seeds.append(getattr(config, "seed", None))
         reply = self.responder(prompt)
         finish_reason = "stop"
         if isinstance(reply, Reply):

@@ -40,7 +40,9 @@ class SeedProgram(SavableProgram, dspy.Module):
             try:
                 reply = self.write(
                     description=description, attribute_schema=schema, profile=profile,
-                    config={"rollout_id": i, "temperature": self.temperature},
+                    # rollout_id keeps the samples apart in DSPy's cache; seed makes an engine
+                    # that samples by seed (the embedded model) draw a different sample each time.
+                    config={"rollout_id": i, "temperature": self.temperature, "seed": i},
                 )
                 source = code_text(reply.code)
                 function = ScoringFunction(source)

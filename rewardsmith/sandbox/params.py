@@ -43,13 +43,13 @@ def replace_params(source: str, values: dict[str, float], digits: int = 4) -> st
     current = dict(zip(keys, (_number(v) for v in node.values), strict=True))
     current.update(values)
     lines = source_lines(source)
-    start = sum(len(line) for line in lines[: node.lineno - 1]) + _byte_to_char(
+    start = sum(len(line) for line in lines[: node.lineno - 1]) + byte_to_char(
         lines[node.lineno - 1], node.col_offset
     )
-    end = sum(len(line) for line in lines[: node.end_lineno - 1]) + _byte_to_char(
+    end = sum(len(line) for line in lines[: node.end_lineno - 1]) + byte_to_char(
         lines[node.end_lineno - 1], node.end_col_offset
     )
-    return source[:start] + _format_dict(current, digits, multiline=len(keys) > 3) + source[end:]
+    return source[:start] + format_params(current, digits, multiline=len(keys) > 3) + source[end:]
 
 
 @dataclass
@@ -178,7 +178,8 @@ def _round_sig(value: float, digits: int) -> float:
     return float(f"{value:.{digits}g}") if np.isfinite(value) else value
 
 
-def _format_dict(values: dict[str, float], digits: int, multiline: bool) -> str:
+def format_params(values: dict[str, float], digits: int, multiline: bool) -> str:
+    """A PARAMS dict as Python source, values rounded to ``digits`` significant digits."""
     items = [f"{json.dumps(k)}: {_round_sig(v, digits)!r}" for k, v in values.items()]
     if not multiline:
         return "{" + ", ".join(items) + "}"
@@ -197,6 +198,6 @@ def source_lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
-def _byte_to_char(line: str, byte_offset: int) -> int:
-    # ast offsets are UTF-8 byte offsets; string slicing needs character offsets.
+def byte_to_char(line: str, byte_offset: int) -> int:
+    """The character offset in ``line`` of an ``ast`` column (a UTF-8 byte offset)."""
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))

@@ -17,7 +17,7 @@ import ast
 import re
 
 from .checks import PARAMS_NAME, _all_args
-from .params import _byte_to_char, _format_dict, source_lines
+from .params import byte_to_char, format_params, source_lines
 
 #: Modules whose imports only serve annotations.
 TYPING_MODULES = {"typing", "typing_extensions", "__future__"}
@@ -85,7 +85,7 @@ def lift_constants(source: str) -> str | None:
         values[key] = float(_signed_value(literal))
         cuts.append((offsets.start(literal), offsets.end(literal), f'{PARAMS_NAME}["{key}"]'))
     first_def = min(f.lineno for f in functions)
-    declaration = f"{PARAMS_NAME} = {_format_dict(values, 6, multiline=len(values) > 3)}\n\n\n"
+    declaration = f"{PARAMS_NAME} = {format_params(values, 6, multiline=len(values) > 3)}\n\n\n"
     at = offsets.line_start(first_def)
     cuts.append((at, at, declaration))
     return _apply(source, cuts)
@@ -105,7 +105,7 @@ class _Offsets:
         return self.starts[min(lineno - 1, len(self.lines))]
 
     def at(self, lineno: int, col: int) -> int:
-        return self.starts[lineno - 1] + _byte_to_char(self.lines[lineno - 1], col)
+        return self.starts[lineno - 1] + byte_to_char(self.lines[lineno - 1], col)
 
     def start(self, node: ast.AST) -> int:
         return self.at(node.lineno, node.col_offset)
