@@ -346,6 +346,19 @@ def test_a_bench_past_its_time_limit_keeps_the_finished_cells_and_resumes_the_re
     assert finished.summary["headline"] == fresh.summary["headline"]
 
 
+def test_cells_finished_earlier_past_the_time_limits_stop_are_still_reported(
+        monkeypatch, tmp_path):
+    run_bench("fed_turn", ["ols", "ridge"], [8], [2], out_dir=tmp_path, progress=False)
+    computed = _counting(monkeypatch)
+    _fake_clock(monkeypatch, computed)
+    results = run_bench("fed_turn", ["ols", "ridge"], [8], [0, 1, 2], out_dir=tmp_path,
+                        progress=False, max_minutes=3)
+    assert computed == [("fed_turn", "ols", 0), ("fed_turn", "ridge", 0), ("fed_turn", "ols", 1)]
+    assert [(r["seed"], r["method"]) for r in results.records] == [
+        (0, "ols"), (0, "ridge"), (1, "ols"), (2, "ols"), (2, "ridge")]
+    assert results.summary["seeds_by_fit_size"] == [{"fit_size": 8, "seeds": [0, 2]}]
+
+
 def test_a_seed_that_not_every_method_finished_is_left_out_of_the_means():
     from rewardsmith.bench.summary import summarize
 

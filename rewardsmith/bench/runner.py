@@ -213,6 +213,9 @@ def _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finis
     finally:
         bar.close()
     order = [(n, m, f, s) for n, f, s in plan for m in methods]
+    for key in order:  # cells finished by an earlier run, past where the time limit stopped
+        if key not in records and key in finished:
+            records[key] = {**finished[key], "seen": seen[key[0]]}
     return [records[key] for key in order if key in records]
 
 
