@@ -14,6 +14,7 @@ from .methods import DEFAULT_METHODS, METHODS
 
 def add_bench_commands(sub, add_lm_arguments) -> None:
     """Register bench/report on the CLI's subparsers; ``add_lm_arguments`` adds --lm/--api-base."""
+    from ..cli import _positive_float  # here, not at the top: rewardsmith.cli imports this module
     p = sub.add_parser(
         "bench", help="benchmark learned functions against baselines on held-out rows",
         description="For each dataset, fit size, seed and method: write (or fit) a scoring "
@@ -38,7 +39,7 @@ def add_bench_commands(sub, add_lm_arguments) -> None:
     p.add_argument("--out", "--run-dir", dest="out", required=True, metavar="DIR",
                    help="folder for results and report; it is also the run directory: a bench "
                    "run there again resumes, skipping finished cells and cached LM calls")
-    p.add_argument("--max-minutes", type=_minutes, default=None, metavar="M",
+    p.add_argument("--max-minutes", type=_positive_float, default=None, metavar="M",
                    help="start no new cell after M minutes; the results and report then cover "
                    "the finished cells, and the same command run again adds the rest")
     p.add_argument("--no-resume", action="store_true",
@@ -84,12 +85,6 @@ def _cmd_bench(args) -> int:
     print(results.headline())
     print(f"\nwrote {results.paths['json']}, {results.paths['markdown']} and {report}")
     return 0
-
-
-def _minutes(text: str) -> float:
-    from ..cli import _positive_float
-
-    return _positive_float(text)
 
 
 def _cmd_report(args) -> int:

@@ -177,14 +177,14 @@ class _Checker(ast.NodeVisitor):
         _check_identifier(node.name, node.lineno)
         if node.decorator_list:
             raise UnsafeCodeError("decorators are not allowed", node.lineno)
-        for arg in _all_args(node.args):
+        for arg in all_args(node.args):
             _check_identifier(arg.arg, node.lineno)
         # Annotations are evaluated at definition time: allow only plain names like float/dict.
-        for ann in [node.returns, *(a.annotation for a in _all_args(node.args))]:
+        for ann in [node.returns, *(a.annotation for a in all_args(node.args))]:
             _check_annotation(ann, node.lineno)
         for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
             self.visit(default)
-        local = _bound_names(node.body) | {a.arg for a in _all_args(node.args)}
+        local = _bound_names(node.body) | {a.arg for a in all_args(node.args)}
         self.scopes.append(local)
         try:
             for stmt in node.body:
@@ -432,7 +432,8 @@ def _is_docstring(stmt: ast.stmt) -> bool:
     )
 
 
-def _all_args(args: ast.arguments) -> list[ast.arg]:
+def all_args(args: ast.arguments) -> list[ast.arg]:
+    """Every parameter of a function: positional-only, plain, keyword-only, *args and **kwargs."""
     extra = [a for a in (args.vararg, args.kwarg) if a is not None]
     return [*args.posonlyargs, *args.args, *args.kwonlyargs, *extra]
 

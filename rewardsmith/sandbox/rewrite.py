@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .checks import PARAMS_NAME, _all_args
+from .checks import PARAMS_NAME, all_args
 from .params import byte_to_char, format_params, source_lines
 
 #: Modules whose imports only serve annotations.
@@ -39,7 +39,7 @@ def tidy_source(source: str) -> str:
                          ""))
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for arg in _all_args(node.args):
+            for arg in all_args(node.args):
                 if arg.annotation is not None:
                     name_end = offsets.at(arg.lineno, arg.col_offset) + len(arg.arg)
                     cuts.append((name_end, offsets.end(arg.annotation), ""))
