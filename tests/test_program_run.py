@@ -39,6 +39,28 @@ def test_broken_code_no_code_and_raising_code_recover_through_feedback():
     assert [a.ok for a in prediction.attempts] == [False, False, False, True]
 
 
+def test_a_function_reading_an_undeclared_params_key_is_fitted_instead_of_failing():
+    # The 1.5B writer's habit: PARAMS["w_<attr>"] for every attribute, one left out of the dict.
+    code = ("PARAMS = {'w_lighting': 0.2}\n\ndef score(attrs):\n"
+            "    return PARAMS['w_composition'] * attrs['composition'] "
+            "+ PARAMS['w_lighting'] * attrs['lighting']\n")
+    prediction, _, _ = run_with([code], RewardProgram(rounds=1, validation_fraction=0.0))
+    attempt = prediction.attempts[0]
+    assert attempt.ok, attempt.feedback
+    assert "did not declare (w_composition)" in attempt.feedback
+    assert set(prediction.function.params) == {"w_lighting", "w_composition"}
+
+
+def test_reading_a_key_attrs_lacks_gets_feedback_naming_the_real_keys():
+    # The writer prefixed attribute names with w_ (or read the target) on every retry when the
+    # feedback only said KeyError.
+    code = "def score(attrs):\n    return attrs['w_lighting'] + attrs['human_score']\n"
+    prediction, task, _ = run_with([code], RewardProgram(rounds=1))
+    feedback = prediction.attempts[0].feedback
+    assert "KeyError: 'w_lighting'" in feedback
+    assert "the keys of attrs are exactly " + ", ".join(task.fit_rows.attributes) in feedback
+
+
 def test_feedback_of_a_failed_attempt_reaches_the_next_prompt():
     codes = ["def score(attrs):\n    return attrs['nope']\n", GOOD]
     _, _, engine = run_with(codes, RewardProgram(rounds=2, patience=2))

@@ -1,11 +1,16 @@
-"""tidy_source and lift_constants: rewrites that keep what the LLM's function computes."""
+"""tidy_source, lift_constants, declare_missing_params: mechanical rewrites of LLM-written code."""
 
 import numpy as np
 import pytest
 from sandbox_helpers import COLUMNS, ROWS, src
 
 from rewardsmith.sandbox import ScoringFunction, check_source, declared_params, default_sandbox
-from rewardsmith.sandbox.rewrite import MAX_LIFTED, lift_constants, tidy_source
+from rewardsmith.sandbox.rewrite import (
+    MAX_LIFTED,
+    declare_missing_params,
+    lift_constants,
+    tidy_source,
+)
 
 TYPED = src(
     "from typing import Dict, Any",
@@ -90,3 +95,59 @@ def test_repeated_attribute_gets_distinct_param_names():
     lifted = lift_constants(src("def score(attrs):",
                                 "    return 2 * attrs['a'] - 5 * attrs['a']"))
     assert declared_params(lifted) == {"w_a": 2.0, "w_a_2": 5.0}
+
+
+UNDECLARED = src(
+    "PARAMS = {",
+    "    'w_a': 0.5,  # the analysis ranks a first",
+    "    'bias': -2.0,",
+    "    'w_c': 0.0,",
+    "}",
+    "",
+    "def score(attrs):",
+    "    return PARAMS['w_a'] * attrs['a'] + PARAMS['w_b'] * attrs['b'] + PARAMS['w_b'] "
+    "+ PARAMS['bias'] + PARAMS.get('w_z', 0)",
+)
+
+
+def test_params_read_but_not_declared_are_added_at_the_median_declared_size():
+    sandbox = default_sandbox()
+    with pytest.raises(Exception, match="KeyError"):  # the failure the rewrite exists for
+        sandbox.evaluate(UNDECLARED, COLUMNS, ROWS)
+    declared, added = declare_missing_params(UNDECLARED)
+    assert added == {"w_b": 2.0}  # median of |0.5|, |-2.0| (zeros say nothing about size)
+    assert declared_params(declared) == {"w_a": 0.5, "bias": -2.0, "w_c": 0.0, "w_b": 2.0}
+    assert "    'w_a': 0.5,  # the analysis ranks a first" in declared  # the rest kept as written
+    assert '    "w_b": 2.0,\n}' in declared  # in the dict's own one-key-per-line layout
+    np.testing.assert_allclose(sandbox.evaluate(declared, COLUMNS, ROWS),
+                               0.5 * ROWS[:, 0] + 2.0 * ROWS[:, 1] + 2.0 - 2.0)
+
+
+def test_params_read_without_any_params_dict_get_one_before_the_function():
+    source = src("import math", "", "def score(attrs):",
+                 "    return PARAMS['w_a'] * math.log1p(attrs['a'] ** 2)")
+    declared, added = declare_missing_params(source)
+    assert added == {"w_a": 1.0}
+    assert declared.index("PARAMS = {") < declared.index("def score")
+    assert ScoringFunction(declared).params == {"w_a": 1.0}
+
+
+@pytest.mark.parametrize("source", [
+    src("PARAMS = {'w': 1.0}", "def score(attrs):", "    return PARAMS['w'] * attrs['a']"),
+    src("PARAMS = {'w_a': 1.0}", "def score(attrs):",  # a computed key cannot be known here
+        "    return sum(PARAMS['w_' + k] * v for k, v in attrs.items())"),
+    src("def score(attrs):", "    return attrs['a']"),
+    "def score(attrs) return PARAMS['w']",
+])
+def test_nothing_is_declared_when_no_literal_key_is_missing_or_the_source_is_broken(source):
+    assert declare_missing_params(source) == (source, {})
+
+
+def test_a_one_line_or_empty_params_dict_grows_on_its_own_line():
+    one_line, _ = declare_missing_params(src(
+        "PARAMS = {'w_a': 3}", "def score(attrs):",
+        "    return PARAMS['w_a'] * attrs['a'] - PARAMS['w_b'] * attrs['b']"))
+    assert one_line.startswith("PARAMS = {'w_a': 3, \"w_b\": 3.0}\n")
+    empty, added = declare_missing_params(src(
+        "PARAMS = {}", "def score(attrs):", "    return PARAMS['k'] * attrs['a']"))
+    assert empty.startswith('PARAMS = {"k": 1.0}\n') and added == {"k": 1.0}

@@ -13,6 +13,7 @@ only the metric sees them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import dspy
@@ -29,7 +30,7 @@ from ..lm.faults import (
 )
 from ..metrics.spearman import evaluate_function, worst_ranked
 from ..sandbox import ScoringFunction, UnsafeCodeError
-from ..sandbox.rewrite import lift_constants, tidy_source
+from ..sandbox.rewrite import declare_missing_params, lift_constants, tidy_source
 from ..signatures import AnalyzeAttributes, WriteScoringFunction
 from .persist import SavableProgram
 
@@ -169,6 +170,7 @@ class RewardProgram(SavableProgram, dspy.Module):
 
     def _judge(self, round_number, source, fitting, validation) -> Attempt:
         source = tidy_source(source)  # typing imports and annotations would only be refused
+        source, undeclared = declare_missing_params(source)
         try:
             function = ScoringFunction(source)
         except UnsafeCodeError as exc:
@@ -190,11 +192,15 @@ class RewardProgram(SavableProgram, dspy.Module):
         if not fit.ok:
             where = f" (line {fit.line})" if fit.line else ""
             return Attempt(round_number, written.source, False,
-                           feedback=f"It failed on the fit rows{where}: {fit.reason}")
+                           feedback=f"It failed on the fit rows{where}: {fit.reason}"
+                           + unknown_key_hint(fit.reason, fitting.attributes))
         parts = [f"Rank correlation (Spearman rho) {fit.rho:.3f} on fit rows"]
         if validation is not fitting:
             parts[0] += f", {valid.rho:.3f} on validation rows"
         parts[0] += "."
+        if undeclared:
+            parts.append(f"It read PARAMS keys it did not declare ({', '.join(undeclared)}); "
+                         "they were added to PARAMS and fitted.")
         if note:
             parts.append(note)
         if written.params:
@@ -254,6 +260,17 @@ def render_attempts(attempts: list[Attempt], keep: int = 3) -> str:
         blocks.append(f"Attempt {attempt.round} ({score}):\n```python\n{code}\n```\n"
                       f"Feedback: {attempt.feedback}")
     return "\n\n".join(blocks)
+
+
+def unknown_key_hint(reason: str, attributes) -> str:
+    """A hint naming the real keys when a function failed reading a key ``attrs`` lacks (a small
+    model prefixes attribute names with ``w_`` or reads the target, on every retry, when the
+    feedback only says ``KeyError``)."""
+    found = re.search(r"KeyError: '([^']*)'", reason or "")
+    if not found or found.group(1) in attributes:
+        return ""
+    return (f" There is no key '{found.group(1)}': the keys of attrs are exactly "
+            + ", ".join(attributes) + ", and a PARAMS key must be declared in PARAMS.")
 
 
 def code_text(code) -> str:

@@ -24,7 +24,7 @@ from .checks import PARAMS_NAME, UnsafeCodeError, check_source
 
 def declared_params(source: str) -> dict[str, float]:
     """The module-level ``PARAMS`` dict of numeric literals, in order ({} when absent)."""
-    node = _params_node(check_source(source))
+    node = params_node(check_source(source))
     if node is None:
         return {}
     return dict(zip(_dict_keys(node), (_number(v) for v in node.values), strict=True))
@@ -33,7 +33,7 @@ def declared_params(source: str) -> dict[str, float]:
 def replace_params(source: str, values: dict[str, float], digits: int = 4) -> str:
     """Return ``source`` with the ``PARAMS`` literal rewritten to ``values`` (same key order)."""
     tree = check_source(source)
-    node = _params_node(tree)
+    node = params_node(tree)
     if node is None:
         raise UnsafeCodeError("the source declares no PARAMS dict to write values into")
     keys = _dict_keys(node)
@@ -139,7 +139,8 @@ def _spearman(out: np.ndarray, y: np.ndarray) -> float:
     return float(stats.spearmanr(out, y).statistic)
 
 
-def _params_node(tree: ast.Module) -> ast.Dict | None:
+def params_node(tree: ast.Module) -> ast.Dict | None:
+    """The dict literal assigned to module-level ``PARAMS`` (None when there is none)."""
     for stmt in tree.body:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else (
             [stmt.target] if isinstance(stmt, ast.AnnAssign) else []

@@ -1,4 +1,4 @@
-"""Mechanical rewrites of LLM-written source that keep what it computes.
+"""Mechanical rewrites of LLM-written source: they keep what it computes, or let it run at all.
 
 ``tidy_source`` removes typing noise the allow-list would refuse (``from typing import Dict`` and
 annotations such as ``attrs: Dict[str, float]``): a small model at temperature 0 repeats such a line
@@ -7,17 +7,22 @@ on every retry however the feedback asks, and it never changes a score.
 ``lift_constants`` turns literal weights (``0.3 * attrs["light"]``) into declared ``PARAMS`` so the
 numbers can be fitted to the rows like constants the LLM declared itself.
 
-Both only parse and cut text (nothing runs), keep every other character (comments included) and
-leave the source unchanged when there is nothing to do or it does not parse.
+``declare_missing_params`` adds the keys a function reads from ``PARAMS`` but never declared (a
+small model writes ``PARAMS["w_light"]`` for every attribute yet leaves some out of the dict, and
+repeats the omission on every retry); they are then fitted like the rest instead of failing.
+
+All three only parse and cut text (nothing runs), keep every other character (comments included)
+and leave the source unchanged when there is nothing to do or it does not parse.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 
-from .checks import PARAMS_NAME, all_args
-from .params import byte_to_char, format_params, source_lines
+from .checks import PARAMS_NAME, UnsafeCodeError, all_args
+from .params import byte_to_char, format_params, params_node, source_lines
 
 #: Modules whose imports only serve annotations.
 TYPING_MODULES = {"typing", "typing_extensions", "__future__"}
@@ -91,6 +96,56 @@ def lift_constants(source: str) -> str | None:
     return _apply(source, cuts)
 
 
+def declare_missing_params(source: str) -> tuple[str, dict[str, float]]:
+    """``source`` with every ``PARAMS["key"]`` it reads but does not declare added to ``PARAMS``
+    (the dict is created before the first function when there is none), and the added keys with
+    their starting values: the median size of the declared values, or 1.0.
+
+    Only literal keys are found (``PARAMS[name]`` with a computed name is left to fail). Returns
+    ``(source, {})`` unchanged when nothing is missing or the source does not parse.
+    """
+    try:
+        tree = ast.parse(source)
+        node = params_node(tree)
+    except (SyntaxError, ValueError, UnsafeCodeError):
+        return source, {}
+    declared = set()
+    if node is not None:
+        declared = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+    read = [n for n in ast.walk(tree) if isinstance(n, ast.Subscript)
+            and isinstance(n.value, ast.Name) and n.value.id == PARAMS_NAME
+            and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
+    missing = []
+    for n in sorted(read, key=lambda n: (n.lineno, n.col_offset)):
+        if n.slice.value not in declared and n.slice.value not in missing:
+            missing.append(n.slice.value)
+    functions = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
+    if not missing or (node is None and not functions):
+        return source, {}
+    sizes = sorted(abs(v) for v in _number_values(node) if v)
+    start = sizes[len(sizes) // 2] if sizes else 1.0
+    added = {key: start for key in missing}
+    offsets = _Offsets(source)
+    if node is None:
+        at = offsets.line_start(min(f.lineno for f in functions))
+        text = f"{PARAMS_NAME} = {format_params(added, 6, multiline=len(added) > 3)}\n\n\n"
+        return _apply(source, [(at, at, text)]), added
+    items = [f"{json.dumps(k)}: {v!r}" for k, v in added.items()]
+    if not node.values:
+        at = offsets.end(node) - 1  # just inside the closing brace of {}
+        return _apply(source, [(at, at, ", ".join(items))]), added
+    last = node.keys[-1]
+    if node.end_lineno > node.lineno:  # one entry per line: continue in the same layout
+        line = offsets.lines[last.lineno - 1]
+        indent = line[: byte_to_char(line, last.col_offset)]
+        indent = indent if not indent.strip() else "    "  # the last key shares the brace's line
+        text = "".join(f",\n{indent}{item}" for item in items)
+    else:
+        text = "".join(f", {item}" for item in items)
+    at = offsets.end(node.values[-1])
+    return _apply(source, [(at, at, text)]), added
+
+
 # -- helpers ---------------------------------------------------------------------------------
 class _Offsets:
     """Character offsets into the source from ast's (line, UTF-8 byte column) positions."""
@@ -118,6 +173,14 @@ def _apply(source: str, cuts: list[tuple[int, int, str]]) -> str:
     for start, end, text in sorted(cuts, reverse=True):
         source = source[:start] + text + source[end:]
     return source
+
+
+def _number_values(node: ast.Dict | None) -> list[float]:
+    values = []
+    for value in node.values if node is not None else []:
+        if _is_number(value):
+            values.append(float(_signed_value(value)))
+    return values
 
 
 def _is_typing_import(stmt: ast.stmt) -> bool:
