@@ -51,6 +51,16 @@ def test_a_function_reading_an_undeclared_params_key_is_fitted_instead_of_failin
     assert set(prediction.function.params) == {"w_lighting", "w_composition"}
 
 
+def test_params_a_function_never_reads_are_not_fitted_or_kept():
+    # The writer copies a demonstration's whole PARAMS dict and reads a few of its keys.
+    code = ("PARAMS = {'w_composition': 1.0, 'w_light': 0.3, 'w_color': 0.2}\n\n"
+            "def score(attrs):\n    return PARAMS['w_composition'] * attrs['composition']\n")
+    prediction, _, _ = run_with([code], RewardProgram(rounds=1, validation_fraction=0.0))
+    assert "never read were removed (w_light, w_color)" in prediction.attempts[0].feedback
+    assert list(prediction.function.params) == ["w_composition"]
+    assert "w_light" not in prediction.code
+
+
 def test_reading_a_key_attrs_lacks_gets_feedback_naming_the_real_keys():
     # The writer prefixed attribute names with w_ (or read the target) on every retry when the
     # feedback only said KeyError.

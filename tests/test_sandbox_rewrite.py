@@ -8,6 +8,7 @@ from rewardsmith.sandbox import ScoringFunction, check_source, declared_params, 
 from rewardsmith.sandbox.rewrite import (
     MAX_LIFTED,
     declare_missing_params,
+    drop_unused_params,
     lift_constants,
     tidy_source,
 )
@@ -151,3 +152,45 @@ def test_a_one_line_or_empty_params_dict_grows_on_its_own_line():
     empty, added = declare_missing_params(src(
         "PARAMS = {}", "def score(attrs):", "    return PARAMS['k'] * attrs['a']"))
     assert empty.startswith('PARAMS = {"k": 1.0}\n') and added == {"k": 1.0}
+
+
+def test_params_the_function_never_reads_are_removed_with_their_comments():
+    source = src(
+        "PARAMS = {",
+        "    'w_a': 0.5,",
+        "    'w_x': 9.0,  # copied from another table",
+        "    'w_b': -1.0,",
+        "    'w_y': 2.0,",
+        "    'w_z': 3.0,",
+        "}",
+        "def score(attrs):",
+        "    return PARAMS['w_a'] * attrs['a'] + PARAMS['w_b'] * attrs['b']",
+    )
+    dropped, removed = drop_unused_params(source)
+    assert removed == ["w_x", "w_y", "w_z"]
+    assert dropped.startswith("PARAMS = {\n    'w_a': 0.5,\n    'w_b': -1.0,\n}\n")
+    sandbox = default_sandbox()
+    np.testing.assert_allclose(sandbox.evaluate(dropped, COLUMNS, ROWS),
+                               sandbox.evaluate(source, COLUMNS, ROWS))
+
+
+def test_a_one_line_params_dict_loses_its_unread_keys_and_stays_valid():
+    first, removed = drop_unused_params(src(
+        "PARAMS = {'u': 1, 'w': 2, 'v': 3}", "def score(attrs):",
+        "    return PARAMS['w'] * attrs['a']"))
+    assert first.startswith("PARAMS = {'w': 2}\n") and removed == ["u", "v"]
+    nothing_read, removed = drop_unused_params(src(
+        "PARAMS = {'u': 1}", "def score(attrs):", "    return attrs['a']"))
+    assert nothing_read.startswith("PARAMS = {}\n") and removed == ["u"]
+    check_source(nothing_read)
+
+
+@pytest.mark.parametrize("use", [
+    "sum(PARAMS['w_' + k] * v for k, v in attrs.items())",  # a computed key
+    "PARAMS.get('w_a', 1) * attrs['a']",
+    "len(PARAMS) * attrs['a']",
+])
+def test_no_param_is_removed_when_a_use_could_read_any_entry(use):
+    source = src("PARAMS = {'w_a': 1.0, 'w_b': 2.0}", "def score(attrs):",
+                 f"    return PARAMS['w_a'] + {use}")
+    assert drop_unused_params(source) == (source, [])

@@ -30,7 +30,12 @@ from ..lm.faults import (
 )
 from ..metrics.spearman import evaluate_function, worst_ranked
 from ..sandbox import ScoringFunction, UnsafeCodeError
-from ..sandbox.rewrite import declare_missing_params, lift_constants, tidy_source
+from ..sandbox.rewrite import (
+    declare_missing_params,
+    drop_unused_params,
+    lift_constants,
+    tidy_source,
+)
 from ..signatures import AnalyzeAttributes, WriteScoringFunction
 from .persist import SavableProgram
 
@@ -171,6 +176,7 @@ class RewardProgram(SavableProgram, dspy.Module):
     def _judge(self, round_number, source, fitting, validation) -> Attempt:
         source = tidy_source(source)  # typing imports and annotations would only be refused
         source, undeclared = declare_missing_params(source)
+        source, unread = drop_unused_params(source)  # numbers no row could fit
         try:
             function = ScoringFunction(source)
         except UnsafeCodeError as exc:
@@ -201,6 +207,8 @@ class RewardProgram(SavableProgram, dspy.Module):
         if undeclared:
             parts.append(f"It read PARAMS keys it did not declare ({', '.join(undeclared)}); "
                          "they were added to PARAMS and fitted.")
+        if unread:
+            parts.append(f"PARAMS keys it never read were removed ({', '.join(unread)}).")
         if note:
             parts.append(note)
         if written.params:

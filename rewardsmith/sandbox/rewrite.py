@@ -10,8 +10,10 @@ numbers can be fitted to the rows like constants the LLM declared itself.
 ``declare_missing_params`` adds the keys a function reads from ``PARAMS`` but never declared (a
 small model writes ``PARAMS["w_light"]`` for every attribute yet leaves some out of the dict, and
 repeats the omission on every retry); they are then fitted like the rest instead of failing.
+``drop_unused_params`` removes declared keys the function never reads (the same model copies a
+demonstration's whole dict and uses a few keys): each one is a number nobody can fit or read.
 
-All three only parse and cut text (nothing runs), keep every other character (comments included)
+All four only parse and cut text (nothing runs), keep every other character (comments included)
 and leave the source unchanged when there is nothing to do or it does not parse.
 """
 
@@ -144,6 +146,47 @@ def declare_missing_params(source: str) -> tuple[str, dict[str, float]]:
         text = "".join(f", {item}" for item in items)
     at = offsets.end(node.values[-1])
     return _apply(source, [(at, at, text)]), added
+
+
+def drop_unused_params(source: str) -> tuple[str, list[str]]:
+    """``source`` without the ``PARAMS`` entries it never reads, and the keys removed.
+
+    Only when every use of ``PARAMS`` is a literal key (``PARAMS["w"]``): a computed key, a
+    ``.get`` or ``PARAMS`` passed on could read any entry, and then nothing is removed. Returns
+    ``(source, [])`` unchanged when nothing is unused or the source does not parse.
+    """
+    try:
+        tree = ast.parse(source)
+        node = params_node(tree)
+    except (SyntaxError, ValueError, UnsafeCodeError):
+        return source, []
+    if node is None or not node.keys:
+        return source, []
+    reads = [n for n in ast.walk(tree) if isinstance(n, ast.Subscript)
+             and isinstance(n.value, ast.Name) and n.value.id == PARAMS_NAME
+             and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
+    loads = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == PARAMS_NAME
+                and isinstance(n.ctx, ast.Load))
+    if loads != len(reads):  # a use beyond PARAMS["literal"]: it may read any entry
+        return source, []
+    read = {n.slice.value for n in reads}
+    keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
+    kept = [i for i, k in enumerate(keys) if k in read]
+    unused = [i for i, k in enumerate(keys) if k not in read]
+    if not unused:
+        return source, []
+    removed = list(dict.fromkeys(keys[i] for i in unused))
+    offsets = _Offsets(source)
+    if not kept:
+        return _apply(source, [(offsets.start(node), offsets.end(node), "{}")]), removed
+    last_kept = kept[-1]
+    # An entry before the last kept one goes up to the next entry (its comma, comment and line
+    # break with it); the entries after it go from the end of the last kept value.
+    cuts = [(offsets.start(node.keys[i]), offsets.start(node.keys[i + 1]), "")
+            for i in unused if i < last_kept]
+    if unused[-1] > last_kept:
+        cuts.append((offsets.end(node.values[last_kept]), offsets.end(node.values[-1]), ""))
+    return _apply(source, cuts), removed
 
 
 # -- helpers ---------------------------------------------------------------------------------
