@@ -114,11 +114,8 @@ def declare_missing_params(source: str) -> tuple[str, dict[str, float]]:
     declared = set()
     if node is not None:
         declared = {k.value for k in node.keys if isinstance(k, ast.Constant)}
-    read = [n for n in ast.walk(tree) if isinstance(n, ast.Subscript)
-            and isinstance(n.value, ast.Name) and n.value.id == PARAMS_NAME
-            and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
     missing = []
-    for n in sorted(read, key=lambda n: (n.lineno, n.col_offset)):
+    for n in _literal_reads(tree):
         if n.slice.value not in declared and n.slice.value not in missing:
             missing.append(n.slice.value)
     functions = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
@@ -162,9 +159,7 @@ def drop_unused_params(source: str) -> tuple[str, list[str]]:
         return source, []
     if node is None or not node.keys:
         return source, []
-    reads = [n for n in ast.walk(tree) if isinstance(n, ast.Subscript)
-             and isinstance(n.value, ast.Name) and n.value.id == PARAMS_NAME
-             and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
+    reads = _literal_reads(tree)
     loads = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == PARAMS_NAME
                 and isinstance(n.ctx, ast.Load))
     if loads != len(reads):  # a use beyond PARAMS["literal"]: it may read any entry
@@ -216,6 +211,14 @@ def _apply(source: str, cuts: list[tuple[int, int, str]]) -> str:
     for start, end, text in sorted(cuts, reverse=True):
         source = source[:start] + text + source[end:]
     return source
+
+
+def _literal_reads(tree: ast.Module) -> list[ast.Subscript]:
+    """Every ``PARAMS["key"]`` with a literal key, in source order."""
+    reads = [n for n in ast.walk(tree) if isinstance(n, ast.Subscript)
+             and isinstance(n.value, ast.Name) and n.value.id == PARAMS_NAME
+             and isinstance(n.slice, ast.Constant) and isinstance(n.slice.value, str)]
+    return sorted(reads, key=lambda n: (n.lineno, n.col_offset))
 
 
 def _number_values(node: ast.Dict | None) -> list[float]:
