@@ -1,4 +1,4 @@
-"""tidy_source, lift_constants, declare_missing_params: mechanical rewrites of LLM-written code."""
+"""tidy_source, lift_constants and the PARAMS rewrites: mechanical rewrites of LLM-written code."""
 
 import numpy as np
 import pytest
