@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from pathlib import Path
 
 from . import __version__
 
@@ -100,8 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "'all' for every fit row (default: 20,50)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds; one task per dataset, "
                    "fit size and seed (default: 0)")
-    p.add_argument("--rounds", type=_positive_int, default=3,
-                   help="write attempts per task (default: 3)")
+    p.add_argument("--rounds", type=_positive_int, default=2,
+                   help="rounds of writing per task (default: 2)")
+    p.add_argument("--samples", type=_positive_int, default=2,
+                   help="functions written per round, the later ones sampled (default: 2)")
     p.add_argument("--out", required=True, help="where to write the program JSON")
     p.add_argument("--max-lm-calls", type=_positive_int, default=None, metavar="N",
                    help="hard limit on LM calls: stop there and keep the best program so far")
@@ -122,7 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(p)
     p.add_argument("--fit-size", type=_positive_int, default=None,
                    help="sub-sample this many fit rows (default: all fit rows)")
-    p.add_argument("--out", help="write the function here as a standalone .py file")
+    p.add_argument("--out", help="write the function here as a standalone .py file (and the "
+                   "prior the run used beside it, as NAME.prior.json)")
+    p.add_argument("--prior", metavar="PRIOR.json",
+                   help="use this prior instead of asking the LM, e.g. {\"attributes\": "
+                   "{\"light\": {\"direction\": \"higher\", \"importance\": 3, \"shape\": "
+                   "\"saturating\"}, \"noise\": \"lower\"}}; direction higher|lower|none, "
+                   "importance 1-3, shape linear|saturating|threshold|peak. Edit the "
+                   "NAME.prior.json a run wrote to correct the LM's prior")
     _add_run_dir_arguments(p)
     _add_lm_arguments(p)
     p.set_defaults(handler=_cmd_run)
@@ -320,7 +330,7 @@ def _cmd_compile(args) -> int:
     trainset = make_tasks(train_names, fit_sizes=sizes, seeds=seeds)
     valset = make_tasks(val_names, fit_sizes=sizes, seeds=seeds) if val_names else None
     lm = _configure_lm(args)
-    program = RewardProgram(rounds=args.rounds)
+    program = RewardProgram(rounds=args.rounds, samples=args.samples)
     compiled = compile(program, trainset, valset, optimizer=args.optimizer, budget=args.budget,
                        max_lm_calls=args.max_lm_calls, max_lm_tokens=args.max_lm_tokens,
                        max_seconds=args.max_minutes * 60 if args.max_minutes else None,
@@ -347,18 +357,21 @@ def _cmd_run(args) -> int:
 
     import pandas as pd
 
+    from .fitting import Prior
     from .programs import RewardProgram
     from .rundir import digest, lm_settings
 
     program = RewardProgram.load(args.program)
     dataset = _load(args)
+    prior = Prior.load(args.prior, known=dataset.attributes) if args.prior else None
     lm = _configure_lm(args)
     run = _open_run_dir(args, "run", {
         "program": digest(Path(args.program).read_bytes()), "data": dataset.name,
         "rows": digest(pd.util.hash_pandas_object(dataset.frame).to_numpy().tobytes()),
-        "fit_size": args.fit_size, "seed": args.seed, "lm": lm_settings(lm)})
+        "fit_size": args.fit_size, "seed": args.seed, "lm": lm_settings(lm),
+        "prior": prior.to_dict() if prior else None})
     with run.cache() if run else contextlib.nullcontext():
-        result = program.run(dataset, fit_size=args.fit_size, seed=args.seed)
+        result = program.run(dataset, fit_size=args.fit_size, seed=args.seed, prior=prior)
     if run is not None:
         run.record(finished=True, function=result.function is not None, rho=result.rho)
         if result.function is not None:
@@ -371,6 +384,17 @@ def _cmd_run(args) -> int:
         return 1
     from .metrics import run_baselines
 
+    if result.prior is not None:
+        agree, stated = result.prior.agreement(result.task.fit_rows)
+        print(f"prior ({result.prior.origin}; {agree} of {stated} stated directions agree with "
+              "the fit rows):")
+        print(result.prior.render(dataset.attributes))
+    else:
+        print("prior: none (the LM gave no usable prior)")
+    print()
+    if result.standings:
+        print(result.standings)
+        print()
     print(result.function.source.rstrip())
     print()
     if result.rho is not None:
@@ -386,7 +410,16 @@ def _cmd_run(args) -> int:
     if args.out:
         path = result.function.export(args.out, header=f"reward function for {result.dataset}")
         print(f"wrote {path}")
+        if result.prior is not None:
+            print(f"wrote {result.prior.save(prior_path(path))} (edit it and pass --prior to "
+                  "correct the prior)")
     return 0
+
+
+def prior_path(function_path) -> Path:
+    """Where a run writes the prior it used: beside the function, NAME.prior.json."""
+    function_path = Path(function_path)
+    return function_path.with_name(function_path.stem + ".prior.json")
 
 
 def _open_run_dir(args, command: str, settings: dict):
@@ -440,13 +473,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     # Imported here so that `rewardsmith --help` does not pay for importing dspy.
     from .bench.errors import BenchError
     from .data import DatasetError
+    from .fitting import PriorError
     from .lm import LMConfigError
     from .programs import CompileError, ProgramFileError
     from .rundir import RunDirError
     from .sandbox import SandboxError, UnsafeCodeError
 
     return (DatasetError, UnsafeCodeError, SandboxError, LMConfigError, CompileError,
-            ProgramFileError, _BadArgument, BenchError, RunDirError, FileNotFoundError,
+            ProgramFileError, PriorError, _BadArgument, BenchError, RunDirError, FileNotFoundError,
             IsADirectoryError, PermissionError, UnicodeDecodeError, SyntaxError)
 
 

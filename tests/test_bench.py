@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import io
 import json
+import sys
 
 import dspy
 import numpy as np
@@ -38,7 +39,7 @@ def bench(tmp_path_factory):
     """`rewardsmith bench` on seed (compiled on) and fed_turn (unseen) with the scripted LM."""
     root = tmp_path_factory.mktemp("bench")
     lm, engine = scripted_lm(make_responder(HOSTILE_CODE, analysis=HOSTILE_ANALYSIS))
-    program = compile(RewardProgram(rounds=1), make_tasks(["seed"]), optimizer="none",
+    program = compile(RewardProgram(rounds=1, samples=1), make_tasks(["seed"]), optimizer="none",
                       verbose=False)
     program.save(root / "program.json", metadata={"compile_datasets": ["seed"]})
     argv = ["bench", "--data", "seed,fed_turn", "--methods", ",".join(METHODS),
@@ -95,8 +96,9 @@ def test_learned_cells_record_their_function_calls_and_held_out_rho(bench):
     assert len(learned) == 24
     for record in learned:
         assert record["rho"] == evaluate_function(record["source"], task(record).heldout_rows).rho
-        # rounds=1: one analysis and one write; the seed's method samples three times.
-        assert record["lm_calls"] == (3 if record["method"] == "seed" else 2)
+        # rounds=1, samples=1: the prior, one analysis and one write; the seed's method samples
+        # three times.
+        assert record["lm_calls"] == 3
         assert record["tokens"] > 0 and record["attempts"] and record["error"] is None
     assert bench["calls"] == sum(r["lm_calls"] for r in learned)
 
@@ -255,7 +257,7 @@ def test_bootstrap_interval_is_deterministic_and_a_point_for_one_seed():
 @pytest.mark.parametrize("seeds, words", [([0], "one seed"), ([0, 1], "2 seeds")])
 def test_one_or_two_seeds_never_claim_the_compiled_program_beats_another(tmp_path, seeds, words):
     lm, _ = scripted_lm(make_responder())
-    program = compile(RewardProgram(rounds=1), make_tasks(["seed"]), optimizer="none",
+    program = compile(RewardProgram(rounds=1, samples=1), make_tasks(["seed"]), optimizer="none",
                       verbose=False)
     program.save(tmp_path / "program.json", metadata={"compile_datasets": ["seed"]})
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
@@ -302,6 +304,35 @@ def test_gbm_is_a_reference_rho_or_a_clear_error(tmp_path):
     else:
         with pytest.raises(BenchError, match=r"pip install 'rewardsmith\[sklearn\]'"):
             run_bench("fed_turn", ["gbm"], [None], [0], out_dir=tmp_path, progress=False)
+
+
+def test_ebm_is_a_reference_rho_or_a_clear_error(tmp_path):
+    argv = ["bench", "--data", "seed", "--methods", "ebm", "--fit-sizes", "all", "--seeds", "0",
+            "--out", tmp_path, "--no-progress"]
+    if bench_methods.interpret_available():
+        from rewardsmith.metrics import ebm_rho
+
+        code, _, err = run_cli(*argv)  # seed: 10 fit rows, the few-row regime
+        assert code == 0, err
+        (record,) = json.loads((tmp_path / "results.json").read_text())["records"]
+        task = make_task(load_dataset("seed"), seed=0)
+        assert record["method"] == "ebm" and record["source"] is None
+        assert record["rho"] == ebm_rho(task.fit_rows, task.heldout_rows, seed=0)
+    else:
+        code, _, err = run_cli(*argv)
+        assert code == 2 and err.startswith("error: method 'ebm' needs interpret: pip install "
+                                            "'rewardsmith[sklearn]'")
+
+
+def test_ebm_without_interpret_is_one_error_line(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "interpret.glassbox", None)  # import fails as if missing
+    assert not bench_methods.interpret_available()
+    code, _, err = run_cli("bench", "--data", "seed", "--methods", "ebm", "--out", tmp_path,
+                           "--no-progress")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: method 'ebm' needs interpret: pip install "
+                          "'rewardsmith[sklearn]', or leave 'ebm' out of --methods")
+    assert not (tmp_path / "results.json").exists()
 
 
 def test_every_bench_and_report_option_has_help():
@@ -378,15 +409,15 @@ def test_a_seed_that_not_every_method_finished_is_left_out_of_the_means():
         "compiled": pytest.approx(0.6), "ridge": pytest.approx(0.5)}
 
 
-def test_seed_method_cells_from_before_its_distinct_sample_seeds_are_run_again(tmp_path):
+def test_cells_from_before_a_methods_latest_revision_are_run_again(tmp_path):
     lm, engine = scripted_lm(make_responder())
     args = ("fed_turn", ["uncompiled", "seed"], [8], [0])
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         run_bench(*args, out_dir=tmp_path, progress=False)
         log = tmp_path / "cells.jsonl"
         records = [json.loads(line) for line in log.read_text().splitlines()]
-        assert [r["setup"].get("revision") for r in records] == [None, 2]
-        del records[1]["setup"]["revision"]  # as written before the seed method's revision 2
+        assert [r["setup"].get("revision") for r in records] == [2, 3]
+        records[1]["setup"]["revision"] = 2  # as written before the seed method's revision 3
         log.write_text("".join(json.dumps(r) + "\n" for r in records))
         with pytest.MonkeyPatch.context() as mp:
             computed = _counting(mp)

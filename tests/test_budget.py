@@ -25,7 +25,7 @@ def tasks():
 def compile_with(tasks, responder=None, budget=6, **options):
     lm, engine = scripted_lm(responder or make_responder())
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        compiled = compile(RewardProgram(rounds=2), tasks, budget=budget, **options)
+        compiled = compile(RewardProgram(rounds=2, samples=1), tasks, budget=budget, **options)
     return compiled, engine
 
 
@@ -74,10 +74,10 @@ def test_gepa_keeps_its_best_candidate_so_far(tasks):
 
 def test_bootstrap_keeps_the_demos_collected_before_the_budget_ran_out(tasks):
     compiled, engine = compile_with(tasks, optimizer="bootstrap", verbose=False, max_demos=2,
-                                    max_lm_calls=4)  # one run: analysis, 2 writes, 1 re-ask
-    assert engine.calls == 4
-    assert [len(p.demos) for _, p in compiled.named_predictors()] == [1, 1]
-    assert "2 demonstration(s) collected so far" in compiled.stopped_early_
+                                    max_lm_calls=5)  # one run: prior, analysis, 2 writes, 1 re-ask
+    assert engine.calls == 5
+    assert [len(p.demos) for _, p in compiled.named_predictors()] == [1, 1, 1]
+    assert "3 demonstration(s) collected so far" in compiled.stopped_early_
 
 
 def test_random_search_keeps_the_best_candidate_it_evaluated(tasks):

@@ -17,10 +17,16 @@ from rewardsmith.programs import RewardProgram, compile
 GOOD = "def score(attrs):\n    return attrs['composition'] + attrs['lighting']\n"
 
 
+def writer_only(**settings) -> RewardProgram:
+    """The writer's loop alone (one sample a round, no prior step, written functions preferred):
+    the faults here are about the calls, not about which candidate wins."""
+    return RewardProgram(**{"samples": 1, "elicit_prior": False, "min_gain": -2.0, **settings})
+
+
 def run_over_http(server, program=None, **lm_options):
     lm = make_lm("openai/fake-model", api_base=server.url, cache=False, **lm_options)
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        return (program or RewardProgram(rounds=1)).run("seed")
+        return (program or writer_only(rounds=1)).run("seed")
 
 
 def run_scripted(write_replies, rounds=None):
@@ -35,7 +41,7 @@ def run_scripted(write_replies, rounds=None):
     lm, engine = scripted_lm(respond)
     rounds = rounds or len(write_replies)
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        return RewardProgram(rounds=rounds, patience=rounds).run("seed"), engine
+        return writer_only(rounds=rounds, patience=rounds).run("seed"), engine
 
 
 # -- transient HTTP faults: DSPy retries them inside the call; the user gets the function -------
@@ -74,8 +80,9 @@ def test_a_reply_hanging_past_the_timeout_is_asked_again():
 def test_server_errors_outlasting_the_retries_become_failed_attempts_with_feedback():
     faults = [{"status": 503, "headers": {"Retry-After": "0"}}] * 50
     with FakeOpenAIServer(make_responder(), faults=faults) as server:
-        result = run_over_http(server, RewardProgram(rounds=2, patience=2), num_retries=1)
-    assert result.function is None and result.rho == -1.0  # a result, not a crash
+        result = run_over_http(server, writer_only(rounds=2, patience=2), num_retries=1)
+    # A result, not a crash: no written function, so the statistical candidate answers.
+    assert not any(a.ok for a in result.attempts) and result.chosen == "ridge"
     assert server.requests == 3 * 2  # analysis + 2 writes, each tried twice
     assert "no analysis" in result.analysis
     assert all("The language model call failed (LMServerError" in a.feedback
@@ -86,8 +93,8 @@ def test_connection_refused_outlasting_the_retries_becomes_a_failed_attempt():
     lm = make_lm("openai/fake-model", api_base="http://127.0.0.1:9/v1", cache=False,
                  num_retries=1)
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        result = RewardProgram(rounds=1).run("seed")
-    assert result.function is None
+        result = writer_only(rounds=1).run("seed")
+    assert not result.attempts[0].ok and result.chosen == "ridge"
     assert "LMTransportError" in result.attempts[0].feedback
     assert "connect" in result.attempts[0].feedback
 
@@ -198,6 +205,6 @@ def test_reply_cut_off_over_http_is_recognised_too():
     cut = '{"code": "def score(attrs):\\n    return 1.0'
     with FakeOpenAIServer(make_responder(), faults=[
             {}, {"content": cut, "finish_reason": "length"}]) as server:
-        result = run_over_http(server, RewardProgram(rounds=2, patience=2))
+        result = run_over_http(server, writer_only(rounds=2, patience=2))
     assert "cut off at the length limit" in result.attempts[0].feedback
     assert result.attempts[1].ok

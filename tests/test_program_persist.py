@@ -38,6 +38,23 @@ def test_golden_file_keeps_loading_with_its_instructions_and_demos():
     assert program.metadata_["compile_datasets"] == ["seed"]
 
 
+def test_a_file_from_before_the_prior_step_loads_with_that_step_uncompiled():
+    # The golden file has no "elicit" predictor and a retired setting (validation_fraction).
+    program = RewardProgram.load(GOLDEN)
+    assert program.uncompiled_predictors_ == ["elicit"]
+    assert program.elicit.demos == []
+    assert "validation_fraction" not in program.config()
+
+
+def test_a_file_missing_a_predictor_other_than_a_new_one_is_refused(golden_copy):
+    def drop_write(document):
+        document["predictors"] = ["analyze"]
+        del document["state"]["write"]
+
+    with pytest.raises(ProgramFileError, match="different program structure"):
+        RewardProgram.load(edit(golden_copy, drop_write))
+
+
 def test_golden_program_runs_with_the_lm_chosen_at_load_time():
     program = RewardProgram.load(GOLDEN)
     lm, engine = scripted_lm(make_responder())
@@ -123,4 +140,4 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
     path = RewardProgram().save(tmp_path / "out" / "program.json")
     assert path.exists()
     assert [p.name for p in path.parent.iterdir()] == ["program.json"]
-    assert RewardProgram.load(path).rounds == 3
+    assert RewardProgram.load(path).rounds == 2

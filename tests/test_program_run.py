@@ -1,4 +1,8 @@
-"""RewardProgram on one task with a scripted LM: recovery through feedback, no leaks, usage."""
+"""RewardProgram on one task with a scripted LM: recovery through feedback, no leaks, usage.
+
+Most tests here are about the writer's loop, so they run the program with ``WRITTEN``: one sample
+a round, no prior step, and a written function always preferred to the statistical candidates.
+"""
 
 import dspy
 import numpy as np
@@ -13,13 +17,19 @@ from rewardsmith.metrics import evaluate_function, spearman_metric
 from rewardsmith.programs import RewardProgram, RewardRegressor, SeedProgram
 
 GOOD = "def score(attrs):\n    return attrs['composition'] + attrs['lighting']\n"
+#: The writer's loop alone: one sample a round, no prior step, written functions always win.
+WRITTEN = {"samples": 1, "elicit_prior": False, "min_gain": -2.0}
 
 
-def run_with(codes, program=None, data="seed"):
-    lm, engine = scripted_lm(make_responder(codes))
+def written(**settings) -> RewardProgram:
+    return RewardProgram(**{**WRITTEN, **settings})
+
+
+def run_with(codes, program=None, data="seed", prior=None):
+    lm, engine = scripted_lm(make_responder(codes, prior=prior))
     task = make_task(load_dataset(data))
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        prediction = (program or RewardProgram(rounds=len(codes)))(**task.inputs())
+        prediction = (program or written(rounds=len(codes)))(**task.inputs())
     return prediction, task, engine
 
 
@@ -30,7 +40,7 @@ def test_broken_code_no_code_and_raising_code_recover_through_feedback():
         "def score(attrs):\n    return attrs['nope']\n",  # raises KeyError
         GOOD,
     ]
-    prediction, task, _ = run_with(codes, RewardProgram(rounds=4, patience=4))
+    prediction, task, _ = run_with(codes, written(rounds=4, patience=4))
     assert prediction.code.strip() == GOOD.strip()
     feedback = [a.feedback for a in prediction.attempts]
     assert "syntax error" in feedback[0]
@@ -44,7 +54,7 @@ def test_a_function_reading_an_undeclared_params_key_is_fitted_instead_of_failin
     code = ("PARAMS = {'w_lighting': 0.2}\n\ndef score(attrs):\n"
             "    return PARAMS['w_composition'] * attrs['composition'] "
             "+ PARAMS['w_lighting'] * attrs['lighting']\n")
-    prediction, _, _ = run_with([code], RewardProgram(rounds=1, validation_fraction=0.0))
+    prediction, _, _ = run_with([code], written(rounds=1))
     attempt = prediction.attempts[0]
     assert attempt.ok, attempt.feedback
     assert "did not declare (w_composition)" in attempt.feedback
@@ -55,7 +65,7 @@ def test_params_a_function_never_reads_are_not_fitted_or_kept():
     # The writer copies a demonstration's whole PARAMS dict and reads a few of its keys.
     code = ("PARAMS = {'w_composition': 1.0, 'w_light': 0.3, 'w_color': 0.2}\n\n"
             "def score(attrs):\n    return PARAMS['w_composition'] * attrs['composition']\n")
-    prediction, _, _ = run_with([code], RewardProgram(rounds=1, validation_fraction=0.0))
+    prediction, _, _ = run_with([code], written(rounds=1))
     assert "never read were removed (w_light, w_color)" in prediction.attempts[0].feedback
     assert list(prediction.function.params) == ["w_composition"]
     assert "w_light" not in prediction.code
@@ -65,7 +75,7 @@ def test_reading_a_key_attrs_lacks_gets_feedback_naming_the_real_keys():
     # The writer prefixed attribute names with w_ (or read the target) on every retry when the
     # feedback only said KeyError.
     code = "def score(attrs):\n    return attrs['w_lighting'] + attrs['human_score']\n"
-    prediction, task, _ = run_with([code], RewardProgram(rounds=1))
+    prediction, task, _ = run_with([code], written(rounds=1))
     feedback = prediction.attempts[0].feedback
     assert "KeyError: 'w_lighting'" in feedback
     assert "the keys of attrs are exactly " + ", ".join(task.fit_rows.attributes) in feedback
@@ -73,34 +83,35 @@ def test_reading_a_key_attrs_lacks_gets_feedback_naming_the_real_keys():
 
 def test_feedback_of_a_failed_attempt_reaches_the_next_prompt():
     codes = ["def score(attrs):\n    return attrs['nope']\n", GOOD]
-    _, _, engine = run_with(codes, RewardProgram(rounds=2, patience=2))
+    _, _, engine = run_with(codes, written(rounds=2, patience=2))
     write_prompts = [p for p in engine.prompts if "previous_attempts" in p]
     assert "KeyError" not in write_prompts[0].split("[[ ## previous_attempts ## ]]")[1]
     assert "KeyError" in write_prompts[1]
 
 
-def test_all_attempts_failing_returns_no_function_and_scores_minus_one():
+def test_all_attempts_failing_still_returns_the_best_statistical_candidate():
     prediction, task, _ = run_with(["import os\ndef score(a):\n    return 1\n"] * 2)
-    assert prediction.function is None
-    assert spearman_metric(task, prediction) == -1.0
     assert all("import of 'os'" in a.feedback for a in prediction.attempts)
+    assert not any(a.ok for a in prediction.attempts)
+    assert prediction.chosen == "ridge" and prediction.function.name == "ridge"
+    assert spearman_metric(task, prediction) > 0.5
 
 
 def test_best_attempt_wins_even_when_a_later_one_is_worse():
     worse = "def score(attrs):\n    return -attrs['composition']\n"
-    prediction, _, _ = run_with([GOOD, worse], RewardProgram(rounds=2, patience=3))
+    prediction, _, _ = run_with([GOOD, worse], written(rounds=2, patience=3))
     assert prediction.code.strip() == GOOD.strip()
 
 
 def test_stops_early_when_attempts_stop_improving():
-    prediction, _, engine = run_with([GOOD] * 5, RewardProgram(rounds=5, patience=1))
+    prediction, _, engine = run_with([GOOD] * 5, written(rounds=5, patience=1))
     assert len(prediction.attempts) == 2  # the second equals the first: no improvement, stop
     assert engine.calls == 1 + 3  # one analysis, two writes, and the repeat asked once more
 
 
 def test_code_repeated_at_temperature_zero_is_asked_again_with_sampling():
     bad = "from typing import Dict\nimport os\ndef score(attrs):\n    return 1\n"
-    prediction, _, engine = run_with([bad, bad, GOOD], RewardProgram(rounds=2, patience=2))
+    prediction, _, engine = run_with([bad, bad, GOOD], written(rounds=2, patience=2))
     assert engine.calls == 1 + 3
     assert engine.temperatures[-1] == pytest.approx(0.7)  # the repeat was re-asked, sampling
     assert engine.temperatures[2] != pytest.approx(0.7)
@@ -109,7 +120,7 @@ def test_code_repeated_at_temperature_zero_is_asked_again_with_sampling():
 
 
 def test_code_repeated_after_the_resample_is_judged_not_asked_a_third_time():
-    prediction, _, engine = run_with([GOOD] * 4, RewardProgram(rounds=2, patience=5))
+    prediction, _, engine = run_with([GOOD] * 4, written(rounds=2, patience=5))
     assert engine.calls == 1 + 3
     assert len(prediction.attempts) == 2
 
@@ -119,7 +130,7 @@ def test_typing_imports_and_annotations_are_tidied_away_not_refused():
              "def score(attrs: Dict[str, float]) -> float:\n"
              "    # composition matters most\n"
              "    return attrs['composition'] + attrs['lighting']\n")
-    prediction, _, _ = run_with([typed], RewardProgram(rounds=1, lift_constants=False))
+    prediction, _, _ = run_with([typed], written(rounds=1, lift_constants=False))
     assert prediction.attempts[0].ok
     assert "typing" not in prediction.code and "Dict" not in prediction.code
     assert "def score(attrs):" in prediction.code and "# composition" in prediction.code
@@ -128,35 +139,46 @@ def test_typing_imports_and_annotations_are_tidied_away_not_refused():
 def test_literal_weights_are_fitted_when_that_ranks_validation_rows_better():
     # AADB's judges reward good light and colour harmony; these literal weights point the wrong way.
     wrong = "def score(attrs):\n    return -2.0 * attrs['light'] - 1.5 * attrs['color_harmony']\n"
-    run = RewardProgram(rounds=1, validation_fraction=0.0)
+    run = written(rounds=1)
     prediction, task, _ = run_with([wrong], run, data="aadb")
-    kept = RewardProgram(rounds=1, validation_fraction=0.0, lift_constants=False)
+    kept = written(rounds=1, lift_constants=False)
     as_written, _, _ = run_with([wrong], kept, data="aadb")
     assert "PARAMS[" in prediction.code and "w_light" in prediction.code
-    assert "fitted as PARAMS" in prediction.attempts[0].feedback
+    assert "literal weights were declared as PARAMS" in prediction.attempts[0].feedback
     assert spearman_metric(task, prediction) > spearman_metric(task, as_written) + 0.5
 
 
-def test_literal_weights_stay_as_written_when_fitting_them_does_not_help():
-    # One positive weight on one attribute: no value of it ranks the rows any better.
+def test_a_single_literal_weight_is_lifted_and_fitted_without_changing_the_ranking():
+    # One positive weight on one attribute the rows agree with: fitting rescales it, no more.
     single = "def score(attrs):\n    return 2.0 * attrs['composition']\n"
-    prediction, _, _ = run_with([single], RewardProgram(rounds=1, validation_fraction=0.0))
-    attempt = prediction.attempts[0]
-    assert attempt.ok
-    assert prediction.code.strip() == single.strip()
-    assert "PARAMS" not in prediction.code and "fitted as PARAMS" not in attempt.feedback
+    prediction, task, _ = run_with([single], written(rounds=1))
+    assert prediction.attempts[0].ok
+    assert list(prediction.function.params) == ["w_composition"]
+    assert prediction.function.params["w_composition"] > 0
+    as_written = evaluate_function(single, task.heldout_rows).rho
+    assert spearman_metric(task, prediction) == pytest.approx(as_written)
 
 
 def test_declared_constants_are_fitted_into_the_returned_source():
-    prediction, _, _ = run_with([GENERIC_CODE], RewardProgram(rounds=1))
+    prediction, _, _ = run_with([GENERIC_CODE], written(rounds=1))
     assert "PARAMS" in prediction.code
     assert prediction.function.params  # values are numbers parsed back from the source
 
 
 def test_lm_calls_and_tokens_are_counted():
-    prediction, _, engine = run_with([GOOD], RewardProgram(rounds=1))
+    prediction, _, engine = run_with([GOOD], written(rounds=1))
     assert prediction.lm_calls == engine.calls == 2
     assert prediction.tokens > 0
+
+
+def test_the_prior_step_is_one_more_call_and_each_round_writes_every_sample():
+    program = RewardProgram(rounds=2, samples=2, patience=5)
+    prediction, _, engine = run_with([GOOD, GENERIC_CODE, GOOD, GENERIC_CODE], program,
+                                     prior={"composition": "higher"})
+    assert program.lm_calls_per_run() == 6
+    assert len(prediction.attempts) == 4
+    assert prediction.lm_calls == engine.calls >= 6  # repeats may be asked once more
+    assert engine.temperatures[3] == pytest.approx(0.7)  # the second sample of round 1 samples
 
 
 def test_heldout_rows_appear_in_no_prompt():
@@ -171,7 +193,7 @@ def test_heldout_rows_appear_in_no_prompt():
     task = make_task(dataset)
     lm, engine = scripted_lm(make_responder(["def score(attrs):\n    return attrs['a']\n"]))
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        RewardProgram(rounds=2, patience=2)(**task.inputs())
+        written(rounds=2, patience=2)(**task.inputs())
     text = "\n".join(engine.prompts)
     assert engine.calls >= 3
     assert "HELDOUT" not in text and "123.456" not in text and "123.46" not in text
@@ -179,7 +201,7 @@ def test_heldout_rows_appear_in_no_prompt():
 
 
 def test_run_on_a_dataset_reports_rho_equal_to_the_sandbox_computation(scripted):
-    result = RewardProgram(rounds=1).run("fed_turn")
+    result = written(rounds=1).run("fed_turn")
     task = make_task(load_dataset("fed_turn"))
     expected = evaluate_function(result.function.source, task.heldout_rows).rho
     assert result.rho == pytest.approx(expected)
@@ -209,7 +231,7 @@ def test_seed_program_samples_draw_with_different_seeds_so_a_seeded_engine_varie
 def test_regressor_fit_predict_score(scripted):
     data = load_dataset("seed").frame
     X, y = data[["composition", "subject_focus", "lighting", "color_palette"]], data.human_score
-    model = RewardRegressor(RewardProgram(rounds=1)).fit(X, y)
+    model = RewardRegressor(written(rounds=1)).fit(X, y)
     predictions = model.predict(X)
     assert predictions.shape == (len(X),)
     # the generic function sums the attributes: predictions are that sum times a fitted scale

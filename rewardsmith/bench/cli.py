@@ -25,7 +25,8 @@ def add_bench_commands(sub, add_lm_arguments) -> None:
     p.add_argument("--data", required=True, metavar="NAMES",
                    help="comma-separated built-in names or file paths to evaluate on")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                   help=f"comma-separated, from {', '.join(METHODS)} (gbm needs scikit-learn; "
+                   help=f"comma-separated, from {', '.join(METHODS)} (gbm needs scikit-learn, ebm "
+                   "interpret: pip install 'rewardsmith[sklearn]'; "
                    f"default: {','.join(DEFAULT_METHODS)})")
     p.add_argument("--fit-sizes", default="20,100,all",
                    help="fit rows per task, comma-separated; 'all' for every fit row "

@@ -12,25 +12,27 @@ import math
 
 LM_METHODS = ("compiled", "uncompiled", "seed")
 LINEAR_METHODS = ("signed_mean", "ols", "ridge")
-METHODS = (*LM_METHODS, *LINEAR_METHODS, "gbm")
+METHODS = (*LM_METHODS, *LINEAR_METHODS, "gbm", "ebm")
 DEFAULT_METHODS = (*LM_METHODS, *LINEAR_METHODS)
 #: Raised when a method's code changes what it asks the LM, so a resumed benchmark recomputes that
 #: method's cells instead of mixing old and new ones. Revision 1 is not written into a cell, so
 #: cells from before revisions existed still match. seed 2: each sample is drawn with its own seed.
-REVISIONS = {"compiled": 1, "uncompiled": 1, "seed": 2}
+#: 2 (compiled, uncompiled) and 3 (seed): the elicited prior, closed-form fits and selection by
+#: cross-validation (issue 13).
+REVISIONS = {"compiled": 2, "uncompiled": 2, "seed": 3}
 
 
 def run_program(task, program) -> dict:
     """A DSPy program writes the function; LM calls and tokens are counted around the call."""
     from dspy.utils.usage_tracker import track_usage
 
+    from ..lm.usage import usage_totals
     from ..metrics import FAILURE_SCORE, evaluate_function
-    from ..programs.reward_program import _usage_totals
 
     with track_usage() as usage:  # nested trackers roll up, so the program's own one is counted
         prediction = program(**task.inputs())
     function = prediction.function
-    calls, tokens = _usage_totals(usage)
+    calls, tokens = usage_totals(usage)
     return {
         "rho": evaluate_function(function, task.heldout_rows).rho if function else FAILURE_SCORE,
         "complexity": function.complexity if function else None,
@@ -39,8 +41,21 @@ def run_program(task, program) -> dict:
         "source": function.source if function else None,
         "analysis": prediction.analysis or "",
         "attempts": [a.to_dict() for a in prediction.attempts],
+        **_choice_fields(prediction, task),
         "note": "" if function else "no attempt produced a valid function (scored -1)",
     }
+
+
+def _choice_fields(prediction, task) -> dict:
+    """Which candidate won, the candidates' CV scores, and the prior with its agreement with the
+    fit rows' directions (what the benchmark reports per cell)."""
+    prior = getattr(prediction, "prior", None)
+    fields = {"chosen": getattr(prediction, "chosen", None),
+              "candidates": getattr(prediction, "candidates", [])}
+    if prior is not None:
+        agree, stated = prior.agreement(task.fit_rows)
+        fields.update(prior=prior.to_dict(), prior_agreement=[agree, stated])
+    return fields
 
 
 def run_linear(name: str):
@@ -64,9 +79,25 @@ def run_gbm(task, program=None) -> dict:
     return {"rho": rho if math.isfinite(rho) else FAILURE_SCORE, "source": None}
 
 
+def run_ebm(task, program=None) -> dict:
+    """An explainable boosting machine as an additive reference: a rho, no readable source."""
+    from ..metrics import FAILURE_SCORE, ebm_rho
+
+    rho = ebm_rho(task.fit_rows, task.heldout_rows, seed=task.seed)
+    return {"rho": rho if math.isfinite(rho) else FAILURE_SCORE, "source": None}
+
+
 def sklearn_available() -> bool:
     try:
         import sklearn  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def interpret_available() -> bool:
+    try:
+        import interpret.glassbox  # noqa: F401
     except ImportError:
         return False
     return True
@@ -78,4 +109,5 @@ RUNNERS = {
     "seed": run_program,
     **{name: run_linear(name) for name in LINEAR_METHODS},
     "gbm": run_gbm,
+    "ebm": run_ebm,
 }

@@ -23,7 +23,14 @@ from .. import __version__
 from ..metrics import FAILURE_SCORE
 from .cells import CellLog
 from .errors import BenchError
-from .methods import LM_METHODS, METHODS, REVISIONS, RUNNERS, sklearn_available
+from .methods import (
+    LM_METHODS,
+    METHODS,
+    REVISIONS,
+    RUNNERS,
+    interpret_available,
+    sklearn_available,
+)
 from .results import BenchResults
 from .summary import summarize
 
@@ -94,6 +101,9 @@ def check_methods(methods, program_path=None) -> list[str]:
     if "gbm" in methods and not sklearn_available():
         raise BenchError("method 'gbm' needs scikit-learn: pip install 'rewardsmith[sklearn]', "
                          "or leave 'gbm' out of --methods")
+    if "ebm" in methods and not interpret_available():
+        raise BenchError("method 'ebm' needs interpret: pip install 'rewardsmith[sklearn]', "
+                         "or leave 'ebm' out of --methods")
     return methods
 
 

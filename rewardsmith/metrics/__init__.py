@@ -3,6 +3,7 @@
 from .baselines import (
     BASELINES,
     BaselineResult,
+    ebm_rho,
     gradient_boosting_rho,
     ols,
     ridge,
@@ -21,7 +22,7 @@ from .spearman import (
 )
 
 __all__ = [
-    "BASELINES", "FAILURE_SCORE", "BaselineResult", "Evaluation", "complexity",
+    "BASELINES", "FAILURE_SCORE", "BaselineResult", "Evaluation", "complexity", "ebm_rho",
     "evaluate_function", "feedback_text", "gradient_boosting_rho", "ols", "ridge",
     "run_baselines", "signed_mean", "spearman", "spearman_feedback_metric", "spearman_metric",
 ]

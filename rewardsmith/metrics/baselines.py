@@ -9,22 +9,24 @@
 
 Every baseline is fitted on fit rows only; its source prints the coefficients on the raw scale of
 the attributes so it can be read, exported and checked like any LLM-written function.
-``gradient_boosting_rho`` is an optional black-box reference (needs scikit-learn).
+``gradient_boosting_rho`` is an optional black-box reference (needs scikit-learn); ``ebm_rho``
+an optional additive one (interpret's explainable boosting machine, in the same extra).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
+from ..fitting.render import attr_key, linear_function, number
+from ..fitting.ridge import PENALTY_GRID, fit_linear
 from ..sandbox import ScoringFunction
 from .spearman import evaluate_function
 
 #: Ridge penalties tried, as multiples of the number of fit rows (standardized attributes).
-RIDGE_GRID = tuple(np.logspace(-4, 2, 25))
+RIDGE_GRID = PENALTY_GRID
 
 
 @dataclass
@@ -50,7 +52,7 @@ def signed_mean(fit) -> ScoringFunction:
         terms = [(name, 1.0 / sd[j] if sd[j] else 1.0, mean[j])
                  for j, name in enumerate(fit.attributes)]
     body = "\n".join(
-        f"        {'+' if w > 0 else '-'} ({_key(name)} - {_num(m)}) * {_num(abs(w))}"
+        f"        {'+' if w > 0 else '-'} ({attr_key(name)} - {number(m)}) * {number(abs(w))}"
         for name, w, m in terms
     )
     header = (
@@ -70,55 +72,17 @@ def ols(fit) -> ScoringFunction:
     design = np.column_stack([np.ones(len(y)), X])
     coef = np.linalg.lstsq(design, y, rcond=None)[0]
     doc = f"Ordinary least squares on {len(y)} fit rows ({fit.target} ~ attributes)."
-    return _linear_function("ols", doc, coef[0], coef[1:], fit.attributes)
+    return linear_function("ols", doc, coef[0], coef[1:], fit.attributes)
 
 
-def ridge(fit, grid=RIDGE_GRID) -> ScoringFunction:
+def ridge(fit, grid=PENALTY_GRID) -> ScoringFunction:
     """Ridge on standardized attributes; penalty = (grid value x rows) chosen by leave-one-out."""
-    X, y = fit.X, fit.y
-    n = len(y)
-    mean, sd = X.mean(axis=0), X.std(axis=0)
-    sd_safe = np.where(sd > 0, sd, 1.0)
-    Z = (X - mean) / sd_safe
-    yc = y - y.mean()
-    best = None
-    for factor in grid:
-        alpha = factor * n
-        w, loo = _ridge_loo(Z, yc, alpha)
-        if best is None or loo < best[0] - 1e-12:
-            best = (loo, alpha, w)
-    _, alpha, w = best
-    raw = w / sd_safe
-    intercept = y.mean() - float(raw @ mean)
+    result = fit_linear(fit.X, fit.y, mode="ridge", grid=grid)
     doc = (
-        f"Ridge regression on {n} fit rows, standardized attributes, penalty {alpha:.4g} "
-        "chosen by leave-one-out cross-validation."
+        f"Ridge regression on {len(fit.y)} fit rows, standardized attributes, penalty "
+        f"{result.penalty:.4g} chosen by leave-one-out cross-validation."
     )
-    return _linear_function("ridge", doc, intercept, raw, fit.attributes)
-
-
-def _ridge_loo(Z: np.ndarray, yc: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    """Ridge weights and the exact leave-one-out mean squared error (hat-matrix shortcut)."""
-    k = Z.shape[1]
-    A = Z.T @ Z + alpha * np.eye(k)
-    w = np.linalg.solve(A, Z.T @ yc)
-    H_diag = np.einsum("ij,ji->i", Z, np.linalg.solve(A, Z.T))
-    # Centering y counts as one more fitted parameter; 1/n joins each row's leverage.
-    leverage = np.clip(H_diag + 1.0 / len(yc), 0, 1 - 1e-9)
-    residual = (yc - Z @ w) / (1 - leverage)
-    return w, float(np.mean(residual**2))
-
-
-def _linear_function(name, doc, intercept, coef, attributes) -> ScoringFunction:
-    lines = [f"        {_num(intercept)}"]
-    for c, a in zip(coef, attributes, strict=True):
-        if c == 0:
-            continue
-        lines.append(f"        {'+' if c > 0 else '-'} {_num(abs(c))} * {_key(a)}")
-    source = (
-        f'def score(attrs):\n    """{doc}"""\n    return (\n' + "\n".join(lines) + "\n    )\n"
-    )
-    return ScoringFunction(source, attributes, name=name)
+    return linear_function("ridge", doc, result.intercept, result.coef, fit.attributes)
 
 
 BASELINES = {"signed_mean": signed_mean, "ols": ols, "ridge": ridge}
@@ -146,9 +110,26 @@ def gradient_boosting_rho(fit, heldout, seed: int = 0) -> float:
     return float(stats.spearmanr(model.predict(heldout.X), heldout.y).statistic)
 
 
-def _num(value: float) -> str:
-    return repr(float(f"{float(value):.6g}"))
-
-
-def _key(name: str) -> str:
-    return f"attrs[{json.dumps(name)}]"
+def ebm_rho(fit, heldout, seed: int = 0) -> float:
+    """Held-out rho of interpret's ExplainableBoostingRegressor: an additive reference (a shape
+    function per attribute plus pairwise terms), readable as plots, not as ``score(attrs)``."""
+    try:
+        from interpret.glassbox import ExplainableBoostingRegressor
+    except ImportError:
+        raise ImportError(
+            "the explainable boosting machine needs interpret: "
+            "pip install 'rewardsmith[sklearn]'"
+        ) from None
+    rows = len(fit.y)
+    if rows < 2:
+        return float("nan")  # one row ranks nothing: a constant prediction, as gbm's would be
+    # Each outer bag stops early on a validation share of the fit rows, the library's 15% rounded
+    # down. Under 7 rows that is no row at all, so no bag can stop and each of the 14 runs every
+    # one of max_rounds (minutes for 5 rows); hold back one row instead. From 7 rows on, defaults.
+    validation_size = 0.15 if rows >= 7 else 1
+    model = ExplainableBoostingRegressor(
+        feature_names=list(fit.attributes), validation_size=validation_size,
+        n_jobs=1,  # bags one after another in this process: no worker pool on a small machine
+        random_state=seed,
+    ).fit(fit.X, fit.y)
+    return float(stats.spearmanr(model.predict(heldout.X), heldout.y).statistic)

@@ -112,7 +112,12 @@ def spearman_metric(gold, prediction, trace=None, pred_name=None, pred_trace=Non
 
 
 def spearman_feedback_metric(gold, prediction, trace=None, pred_name=None, pred_trace=None):
-    """GEPA's form: ``dspy.Prediction(score=<spearman_metric>, feedback=<text>)``."""
+    """GEPA's form: ``dspy.Prediction(score=<spearman_metric>, feedback=<text>)``.
+
+    The score is the same for every predictor; the feedback is for the one GEPA is improving:
+    for the prior step (``pred_name == "elicit"``) it is about the prior's directions, which the
+    fit rows can check; for the others it is about the code.
+    """
     import dspy
 
     function = _function_of(prediction)
@@ -122,7 +127,38 @@ def spearman_feedback_metric(gold, prediction, trace=None, pred_name=None, pred_
             feedback="No scoring function was produced: write def score(attrs): ... as code.",
         )
     held = evaluate_function(function, gold.heldout_rows)
+    if pred_name == "elicit":
+        return dspy.Prediction(score=held.rho, feedback=prior_feedback(prediction, gold))
     return dspy.Prediction(score=held.rho, feedback=feedback_text(function, gold, held))
+
+
+def prior_feedback(prediction, gold) -> str:
+    """How the stated prior compares with the fit rows: which directions the rows contradict
+    (fit rows only: the held-out rows never reach a prompt GEPA writes)."""
+    prior = getattr(prediction, "prior", None)
+    if prior is None:
+        return ("No usable prior came back: answer with one entry per attribute, each with "
+                "direction higher/lower/none, importance 1-3 and a shape.")
+    rows = gold.fit_rows
+    agree, stated = prior.agreement(rows)
+    parts = [f"{agree} of {stated} stated directions agree with the rank correlations of the "
+             f"{len(rows)} fit rows."]
+    for j, name in enumerate(rows.attributes):
+        entry = prior.attributes.get(name)
+        if entry is None:
+            parts.append(f"No entry for {name}.")
+            continue
+        if entry.direction == "none" or np.ptp(rows.X[:, j]) == 0:
+            continue
+        rho = stats.spearmanr(rows.X[:, j], rows.y).statistic
+        if np.isfinite(rho) and rho != 0 and np.sign(rho) != (1 if entry.direction ==
+                                                               "higher" else -1):
+            parts.append(f"{name}: stated {entry.direction} is better, but on the fit rows its "
+                         f"rank correlation with the judgment is {rho:+.2f}.")
+    chosen = getattr(prediction, "chosen", None)
+    if chosen:
+        parts.append(f"Cross-validation chose: {chosen}.")
+    return " ".join(parts)
 
 
 def feedback_text(function, gold, held: Evaluation | None = None, worst: int = 3) -> str:

@@ -2,7 +2,7 @@
 
 ``compile(program, trainset, valset, optimizer="gepa", budget=...)`` where ``budget`` is the one
 knob for cost: the number of metric calls (one metric call = one program run on one task, i.e.
-about ``rounds + 1`` LM calls). Each optimizer gets the budget in its own units:
+about ``rounds x samples + 2`` LM calls). Each optimizer gets the budget in its own units:
 
 - ``gepa``: ``max_metric_calls=budget``; uses the metric's textual feedback and a reflection LM.
 - ``mipro``: MIPROv2 with ``num_trials`` derived from the budget (needs ``optuna``).
@@ -58,7 +58,7 @@ class CostEstimate:
 
 def estimate_cost(program, optimizer: str, budget: int, n_train: int, n_val: int) -> CostEstimate:
     """An upper bound on program runs and LM calls, printed before a long compile."""
-    per_run = getattr(program, "rounds", 1) + 1
+    per_run = program.lm_calls_per_run() if hasattr(program, "lm_calls_per_run") else 2
     if optimizer == "none":
         runs = 0
     elif optimizer == "bootstrap":

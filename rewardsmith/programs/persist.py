@@ -74,19 +74,26 @@ def read_program_file(path, expected_program: str) -> dict:
     return document
 
 
-def check_structure(program, document: dict, path) -> None:
-    """The saved predictors must be the program's predictors, by name and in order."""
+def check_structure(program, document: dict, path) -> list[str]:
+    """The saved predictors must be the program's predictors, by name and in order; one the class
+    added after the file format began (``ADDED_PREDICTORS``, such as the prior step) may be
+    absent and stays as constructed. Returns the names of those absent predictors."""
     names = [name for name, _ in program.named_predictors()]
     saved = document.get("predictors")
-    if saved != names or set(document["state"]) != set(names):
+    added = getattr(program, "ADDED_PREDICTORS", ())
+    absent = [name for name in names
+              if name in added and isinstance(saved, list) and name not in saved]
+    present = [name for name in names if name not in absent]
+    if saved != present or set(document["state"]) != set(present) or not present:
         raise ProgramFileError(
             f"{path} was saved from a different program structure (predictors {saved}, this "
             f"program has {names}); compile and save it again"
         )
-    for name in names:
+    for name in present:
         entry = document["state"][name]
         if not isinstance(entry, dict) or not isinstance(entry.get("demos", []), list):
             raise ProgramFileError(f"{path} is damaged: the state of predictor '{name}' is invalid")
+    return absent
 
 
 #: The only keys of a predictor's saved state we restore. Everything else in an edited file is
@@ -100,25 +107,30 @@ def load_program(cls_or_program, path):
     expected = cls_or_program.__name__ if is_class else type(cls_or_program).__name__
     document = read_program_file(path, expected)
     if is_class:
+        retired = getattr(cls_or_program, "RETIRED_CONFIG_KEYS", ())
+        config = {k: v for k, v in document["config"].items() if k not in retired}
         try:
-            program = cls_or_program(**document["config"])
+            program = cls_or_program(**config)
         except TypeError as exc:
             raise ProgramFileError(
                 f"{path} has settings this version does not know: {exc}"
             ) from None
     else:
         program = cls_or_program
-    check_structure(program, document, path)
+    absent = check_structure(program, document, path)
     state = {
-        name: {**{k: v for k, v in document["state"][name].items() if k in _PREDICTOR_KEYS},
+        name: {**{k: v for k, v in (predictor.dump_state() if name in absent
+                                    else document["state"][name]).items()
+                  if k in _PREDICTOR_KEYS},
                "lm": None}
-        for name, _ in program.named_predictors()
+        for name, predictor in program.named_predictors()
     }
     try:
         program.load_state(state)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProgramFileError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
     program.metadata_ = document.get("metadata", {})
+    program.uncompiled_predictors_ = absent  # added after the file was written: as constructed
     return program
 
 
@@ -162,12 +174,15 @@ class SavableProgram:
         file into this program. No pickle; no code from the file is run."""
         return load_program(self_or_cls, path)
 
-    def run(self, data, *, fit_size=None, seed: int = 0, **load_options):
+    def run(self, data, *, fit_size=None, seed: int = 0, prior=None, **load_options):
         """Write a reward function for a dataset (built-in name, path or DataFrame).
 
-        Returns a ``RunResult``: the function, its held-out rho (None when the data has no
-        held-out rows), the analysis and every attempt.
+        ``prior`` (a ``fitting.Prior`` or a dict such as ``{"light": "higher"}``) replaces the
+        prior the LM would state. Returns a ``RunResult``: the function, its held-out rho (None
+        when the data has no held-out rows), the prior, the candidates, the analysis and every
+        attempt.
         """
         from .run import run_program
 
-        return run_program(self, data, fit_size=fit_size, seed=seed, **load_options)
+        return run_program(self, data, fit_size=fit_size, seed=seed, prior=prior,
+                           **load_options)

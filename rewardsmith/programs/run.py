@@ -21,18 +21,25 @@ class RunResult:
     fit_rows: int
     heldout_rows: int
     analysis: str = ""
+    prior: object = None          # the fitting.Prior the run used (None: the LM gave none)
+    standings: str = ""           # the candidates by CV score, the chosen one marked
+    chosen: str | None = None     # the winning candidate's name
     attempts: list = field(default_factory=list)
     lm_calls: int = 0
     tokens: int = 0
     task: object = field(default=None, repr=False)  # the dspy.Example the program ran on
 
 
-def run_program(program, data, *, fit_size=None, seed: int = 0, **load_options) -> RunResult:
+def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
+                **load_options) -> RunResult:
     from ..data import Dataset, load_dataset, make_task
+    from ..fitting import Prior
 
     dataset = data if isinstance(data, Dataset) else load_dataset(data, **load_options)
+    if prior is not None and not isinstance(prior, Prior):
+        prior = Prior.from_dict(prior, known=dataset.attributes)
     task = make_task(dataset, fit_size=fit_size, seed=seed)
-    prediction = program(**task.inputs())
+    prediction = program(**task.inputs(), prior=prior)
     function = prediction.function
     rho = None
     if len(task.heldout_rows):
@@ -40,6 +47,8 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, **load_options) 
     return RunResult(
         function=function, rho=rho, dataset=dataset.name, fit_rows=len(task.fit_rows),
         heldout_rows=len(task.heldout_rows), analysis=prediction.analysis,
+        prior=getattr(prediction, "prior", None), standings=getattr(prediction, "standings", ""),
+        chosen=getattr(prediction, "chosen", None),
         attempts=list(prediction.attempts), lm_calls=getattr(prediction, "lm_calls", 0),
         tokens=getattr(prediction, "tokens", 0), task=task,
     )

@@ -7,11 +7,12 @@ sample with the best rank agreement on the fit rows wins. It shows what the real
 from __future__ import annotations
 
 import dspy
+from dspy.utils.usage_tracker import track_usage
 
-from ..metrics.spearman import evaluate_function
-from ..sandbox import ScoringFunction
+from ..judge import Attempt, Judge
+from ..lm.usage import usage_totals
 from .persist import SavableProgram
-from .reward_program import Attempt, code_text
+from .reward_program import code_text
 
 
 class SeedWrite(dspy.Signature):
@@ -34,8 +35,26 @@ class SeedProgram(SavableProgram, dspy.Module):
         self.temperature = temperature
         self.write = dspy.Predict(SeedWrite)
 
-    def forward(self, description: str, schema: str, profile: str, fit_rows) -> dspy.Prediction:
+    def lm_calls_per_run(self) -> int:
+        return self.samples
+
+    def forward(self, description: str, schema: str, profile: str, fit_rows,
+                prior=None) -> dspy.Prediction:
+        # The judge scores each sample as written (the seed fitted nothing) on the fit rows.
+        judge = Judge(fit_rows, fit_constants=False, min_gain=float("inf"))
         attempts: list[Attempt] = []
+        with track_usage() as usage:
+            self._sample(description, schema, profile, judge, attempts)
+        best = judge.best_written()
+        function = best.function if best else None
+        calls, tokens = usage_totals(usage)
+        return dspy.Prediction(
+            function=function, code=function.source if function else None, analysis="",
+            prior=None, attempts=attempts, candidates=[c.to_dict() for c in judge.candidates],
+            chosen=best.name if best else None, standings=judge.standings(), lm_calls=calls,
+            tokens=tokens)
+
+    def _sample(self, description, schema, profile, judge, attempts) -> None:
         for i in range(1, self.samples + 1):
             try:
                 reply = self.write(
@@ -45,14 +64,7 @@ class SeedProgram(SavableProgram, dspy.Module):
                     config={"rollout_id": i, "temperature": self.temperature, "seed": i},
                 )
                 source = code_text(reply.code)
-                function = ScoringFunction(source)
             except Exception as exc:  # a bad sample is recorded, never fatal
                 attempts.append(Attempt(i, "", False, feedback=f"{type(exc).__name__}: {exc}"))
                 continue
-            fit = evaluate_function(function, fit_rows)
-            attempts.append(Attempt(i, source, fit.ok, fit.rho, fit.rho, fit.reason))
-        valid = [a for a in attempts if a.ok]
-        best = max(valid, key=lambda a: a.fit_rho) if valid else None
-        function = ScoringFunction(best.source, tuple(fit_rows.attributes)) if best else None
-        return dspy.Prediction(function=function, code=best.source if best else None,
-                               analysis="", attempts=attempts)
+            attempts.append(judge.judge(i, source, name=f"sample {i}"))

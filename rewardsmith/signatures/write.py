@@ -21,11 +21,21 @@ class WriteScoringFunction(dspy.Signature):
     Not allowed: other imports, while loops, lambda, classes, attribute access other than math.*
     and the dict methods, names starting with an underscore, printing, file or environment access.
 
-    Declared constants: put every tunable number (weights, thresholds, exponents) in one
-    module-level dict `PARAMS = {"w_light": 0.3, ...}` of names to number literals and use
-    `PARAMS["w_light"]` inside `score`. The numbers are then fitted to the data automatically,
-    so choose a good *form* and sensible starting values; keep the number of constants small
-    (at most about one per attribute plus a few).
+    Declared constants: put every tunable number in one module-level dict
+    `PARAMS = {"w_light": 0.3, ...}` of names to number literals and use `PARAMS["w_light"]`
+    inside `score`. The numbers are fitted to the data automatically, so choose a good *form*:
+    write the score as a sum of terms, each multiplied by its own weight,
+    `PARAMS["w_a"] * term_a + PARAMS["w_b"] * term_b + ...`; such weights are fitted exactly.
+    Start each weight with the sign the prior gives (negative when lower is better).
+    Terms to choose from, each readable:
+    - `attrs["x"]` (a straight effect);
+    - `min(attrs["x"], PARAMS["c_x"])` (gains level off above c: saturating);
+    - `max(attrs["x"] - PARAMS["c_x"], 0)` (matters only above c: threshold);
+    - `(attrs["x"] - PARAMS["c_x"]) ** 2` with a negative weight (a middle value is best: peak);
+    - `math.log1p(attrs["x"])` for a positive attribute with diminishing returns;
+    - `attrs["x"] * attrs["y"]` (two attributes that reinforce each other).
+    Use at most about one term per attribute plus two or three non-linear terms, and at most two
+    shape constants (`c_...`) in all.
 
     Prefer short, readable functions: a reviewer must be able to audit the reward. Guard
     divisions, logarithms and powers against zero or negative values. When earlier attempts are

@@ -1,0 +1,85 @@
+"""Candidates: functions competing to be the answer for one task, each with its CV score.
+
+Three statistical candidates are always there, fitted on the attributes themselves:
+
+- ``prior``: the elicited prior alone (direction x importance per standardized attribute);
+- ``ridge``: plain ridge, penalty by leave-one-out (the baseline to beat);
+- ``shrunk ridge``: ridge shrunk toward the prior, penalty and the prior's scale by leave-one-out.
+
+The written functions join them (``written.py``). Each is rendered as readable code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..fitting import CVScore, cross_validate, fit_linear, linear_function
+from ..sandbox import ScoringFunction
+
+#: Statistical candidates, by the fitting mode that makes them.
+STATISTICAL = {"prior": "prior", "ridge": "ridge", "shrunk ridge": "shrunk"}
+
+
+@dataclass
+class Candidate:
+    """One competitor: a function fitted on all fit rows and its cross-validated rho."""
+
+    name: str
+    function: ScoringFunction | None
+    cv: CVScore | None
+    detail: str = ""          # how its numbers were fitted, in words
+    written: bool = False     # written by the language model (else statistical)
+
+    @property
+    def cv_rho(self) -> float:
+        return self.cv.rho if self.cv is not None else -1.0
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "cv_rho": round(self.cv_rho, 4), "detail": self.detail,
+                "written": self.written}
+
+
+def statistical_candidates(rows, cv_rows, prior_vector: np.ndarray, seed: int = 0
+                           ) -> list[Candidate]:
+    """The prior alone, ridge and shrunk ridge on ``rows``' attributes, scored on ``cv_rows``."""
+    modes = ["ridge"] + (["prior", "shrunk"] if np.any(prior_vector) else [])
+    found = []
+    for name, mode in STATISTICAL.items():
+        if mode not in modes:
+            continue
+        cv = cross_validate(_fit_predict(cv_rows.X, cv_rows.y, prior_vector, mode),
+                            cv_rows.y, seed)
+        fit = fit_linear(rows.X, rows.y, prior_vector, mode=mode)
+        doc = describe(name, fit, len(rows))
+        function = linear_function(name.replace(" ", "_"), doc, fit.intercept, fit.coef,
+                                   rows.attributes)
+        found.append(Candidate(name, function, cv, _detail(mode, fit)))
+    return found
+
+
+def _fit_predict(X, y, prior_vector, mode):
+    def fit_predict(train, test):
+        return fit_linear(X[train], y[train], prior_vector, mode=mode).rank_score(X[test])
+    return fit_predict
+
+
+def _detail(mode: str, fit) -> str:
+    if mode == "prior":
+        return "the prior's weights alone, nothing fitted but a scale"
+    if mode == "ridge":
+        return f"ridge penalty {fit.penalty:.3g}"
+    return f"ridge penalty {fit.penalty:.3g}, prior trusted at scale {fit.prior_scale:.3g}"
+
+
+def describe(name: str, fit, n: int) -> str:
+    """The docstring of a rendered statistical candidate."""
+    if name == "prior":
+        return (f"The elicited prior alone: direction x importance per standardized attribute "
+                f"(scaled on {n} fit rows; nothing else fitted).")
+    if name == "ridge":
+        return (f"Ridge regression on {n} fit rows, standardized attributes, penalty "
+                f"{fit.penalty:.4g} chosen by leave-one-out cross-validation.")
+    return (f"Ridge on {n} fit rows shrunk toward the elicited prior: penalty {fit.penalty:.4g} "
+            f"and prior scale {fit.prior_scale:.4g} chosen by leave-one-out cross-validation.")
