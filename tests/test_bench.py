@@ -436,3 +436,14 @@ def test_a_time_limit_that_is_not_a_positive_number_is_refused(tmp_path):
     assert err.getvalue().strip().splitlines()[-1].endswith(
         "argument --max-minutes: must be a positive number")
     assert not (tmp_path / "results.json").exists()
+
+
+def test_the_prior_method_asks_once_and_records_the_winner_and_the_priors_agreement(tmp_path):
+    lm, engine = scripted_lm(make_responder(prior={"composition": "higher", "lighting": "lower"}))
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        results = run_bench("seed", ["prior"], [8], [0], out_dir=tmp_path, progress=False)
+    (record,) = results.records
+    assert record["lm_calls"] == engine.calls == 1  # the prior step alone: nothing written
+    assert record["chosen"] in {c["name"] for c in record["candidates"]}
+    assert record["prior"]["attributes"]["lighting"]["direction"] == "lower"
+    assert record["prior_agreement"][1] == 2

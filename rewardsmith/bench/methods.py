@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-LM_METHODS = ("compiled", "uncompiled", "seed")
+LM_METHODS = ("compiled", "uncompiled", "seed", "prior")
 LINEAR_METHODS = ("signed_mean", "ols", "ridge")
 METHODS = (*LM_METHODS, *LINEAR_METHODS, "gbm", "ebm")
 DEFAULT_METHODS = (*LM_METHODS, *LINEAR_METHODS)
@@ -19,7 +19,7 @@ DEFAULT_METHODS = (*LM_METHODS, *LINEAR_METHODS)
 #: cells from before revisions existed still match. seed 2: each sample is drawn with its own seed.
 #: 2 (compiled, uncompiled) and 3 (seed): the elicited prior, closed-form fits and selection by
 #: cross-validation (issue 13).
-REVISIONS = {"compiled": 2, "uncompiled": 2, "seed": 3}
+REVISIONS = {"compiled": 2, "uncompiled": 2, "seed": 3, "prior": 1}
 
 
 def run_program(task, program) -> dict:
@@ -107,6 +107,7 @@ RUNNERS = {
     "compiled": run_program,
     "uncompiled": run_program,
     "seed": run_program,
+    "prior": run_program,
     **{name: run_linear(name) for name in LINEAR_METHODS},
     "gbm": run_gbm,
     "ebm": run_ebm,

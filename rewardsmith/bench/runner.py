@@ -161,6 +161,10 @@ def _programs(methods, program_path):
         programs["uncompiled"] = RewardProgram(**compiled.config()) if compiled else RewardProgram()
     if "seed" in methods:
         programs["seed"] = SeedProgram()
+    if "prior" in methods:  # the prior step and the statistical candidates, nothing written
+        prior_only = compiled.deepcopy() if compiled else RewardProgram()
+        prior_only.rounds = 0
+        programs["prior"] = prior_only
     return compiled, programs
 
 

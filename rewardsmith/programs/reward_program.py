@@ -50,8 +50,9 @@ class RewardProgram(SavableProgram, dspy.Module):
     """The DSPy program that writes a reward function for one task.
 
     Hyperparameters live here; data arrives in ``forward`` (one task's inputs). ``rounds`` is the
-    most rounds of writing, ``samples`` the functions written per round (the first at the LM's
-    own temperature, the others sampled), ``patience`` how many rounds in a row may fail to
+    most rounds of writing (0: no writing, the prior and the statistical candidates alone),
+    ``samples`` the functions written per round (the first at the LM's own temperature, the
+    others sampled), ``patience`` how many rounds in a row may fail to
     improve before stopping. ``min_gain`` is how much better (in CV rho) a written function must
     be than the best statistical candidate to be chosen. ``elicit_prior`` asks the LM for a prior
     (a ``prior=`` given to ``forward``/``run`` replaces it). ``fit_constants`` fits declared
@@ -95,14 +96,15 @@ class RewardProgram(SavableProgram, dspy.Module):
 
     def lm_calls_per_run(self) -> int:
         """The most LM calls one task can take (for cost estimates)."""
-        return self.rounds * self.samples + 1 + int(self.elicit_prior)
+        return self.rounds * self.samples + int(self.rounds > 0) + int(self.elicit_prior)
 
     def forward(self, description: str, schema: str, profile: str, fit_rows,
                 prior: Prior | None = None) -> dspy.Prediction:
         with track_usage() as usage:
             if prior is None and self.elicit_prior:
                 prior = self._elicit(description, schema, fit_rows.attributes)
-            analysis = self._analyze(description, schema, profile)
+            # rounds=0 writes nothing: the prior and the statistical candidates alone.
+            analysis = self._analyze(description, schema, profile) if self.rounds else ""
             judge = Judge(fit_rows, prior, seed=self.seed, min_gain=self.min_gain,
                           fit_constants=self.fit_constants, lift_constants=self.lift_constants)
             context = writer_context(analysis, prior, fit_rows.attributes)

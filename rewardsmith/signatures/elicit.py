@@ -1,7 +1,11 @@
 """ElicitPrior: what the language model knows about each attribute before seeing any row.
 
 The answer is typed (Literal enums inside a list of small objects) so that JSON-constrained decoding
-keeps even a 1.5B model inside the allowed words. It sees the description and the schema only,
+keeps even a 1.5B model inside the allowed words. The 1.5B model is sensitive to this form: asked
+for one word per attribute from a scale of seven ("higher is much better" ...), or for objects
+without the shape field and with shapes in a separate dict, it answered "higher" for every
+attribute of wine and SPAQ; in this form it said "lower" for volatile acidity, chlorides and pH
+and for SPAQ's noisiness. It sees the description and the schema only,
 never the profile: a prior copied from the fit rows' correlations would count the same evidence
 twice and make cross-validation trust it for the wrong reason.
 """
