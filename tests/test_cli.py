@@ -113,3 +113,46 @@ def test_help_texts_exist(capsys, argv):
         main(argv)
     assert exc.value.code == 0
     assert "usage: rewardsmith" in capsys.readouterr().out
+
+
+def test_run_prints_the_prior_and_the_candidates_and_writes_the_prior_beside_the_function(
+        capsys, tmp_path):
+    from rewardsmith.programs import RewardProgram
+
+    program = RewardProgram(rounds=1, samples=1).save(tmp_path / "program.json")
+    function = tmp_path / "reward.py"
+    prior = {"composition": "higher", "lighting": "higher"}
+    with FakeOpenAIServer(make_responder(prior=prior)) as server:
+        code, out, err = run_cli(capsys, "run", "--program", str(program), "--data", "seed",
+                                 "--out", str(function), "--lm", "openai/fake-model",
+                                 "--api-base", server.url, "--no-cache")
+    assert code == 0, err
+    assert "prior (elicited; 2 of 2 stated directions agree with the fit rows)" in out
+    assert "candidates by cross-validated rho on the fit rows (leave-one-out (10 rows))" in out
+    written = json.loads((tmp_path / "reward.prior.json").read_text())
+    assert written["attributes"]["lighting"]["direction"] == "higher"
+
+    # The written prior, edited, goes back in with --prior: the LM is not asked for one.
+    written["attributes"]["lighting"]["direction"] = "lower"
+    (tmp_path / "edited.json").write_text(json.dumps(written))
+    with FakeOpenAIServer(make_responder()) as server:
+        code, out, err = run_cli(capsys, "run", "--program", str(program), "--data", "seed",
+                                 "--prior", str(tmp_path / "edited.json"), "--lm",
+                                 "openai/fake-model", "--api-base", server.url, "--no-cache")
+        assert not any("`beliefs`" in p for p in server.prompts)
+    assert code == 0, err
+    assert "prior (user (edited.json)" in out and "- lighting: lower is better" in out
+
+
+def test_run_with_a_bad_prior_file_is_one_error_line(capsys, tmp_path):
+    from rewardsmith.programs import RewardProgram
+
+    program = RewardProgram(rounds=1).save(tmp_path / "program.json")
+    bad = tmp_path / "prior.json"
+    bad.write_text(json.dumps({"brightness": "higher"}))
+    code, _, err = run_cli(capsys, "run", "--program", str(program), "--data", "seed",
+                           "--prior", str(bad), "--lm", "openai/x",
+                           "--api-base", "http://127.0.0.1:9/v1")
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "names attribute 'brightness'" in lines[0]

@@ -1,4 +1,4 @@
-"""Integration tests with the real embedded model (temperature 0, about 8 LM calls in all).
+"""Integration tests with the real embedded model (temperature 0, about 10 LM calls in all).
 
 `make test` installs the model and sets REWARDSMITH_REQUIRE_LOCAL_MODEL=1, so there a missing
 model is a failure, not a skip. Run alone with: pytest -m integration
@@ -15,7 +15,7 @@ from rewardsmith.lm import LMConfigError, make_lm
 from rewardsmith.metrics import evaluate_function
 from rewardsmith.programs import RewardProgram, code_text
 from rewardsmith.sandbox import check_source
-from rewardsmith.signatures import AnalyzeAttributes, WriteScoringFunction
+from rewardsmith.signatures import AnalyzeAttributes, ElicitPrior, WriteScoringFunction
 
 pytestmark = pytest.mark.integration
 
@@ -56,11 +56,20 @@ def test_write_module_returns_code_that_passes_the_safety_check(local, seed_task
     check_source(source)
 
 
-def test_one_program_run_returns_a_valid_function(local, seed_task):
-    prediction = RewardProgram(rounds=2, patience=1)(**seed_task.inputs())
-    assert prediction.function is not None, [a.feedback for a in prediction.attempts]
+def test_prior_module_returns_a_typed_belief_per_attribute(local, seed_task):
+    result = dspy.Predict(ElicitPrior, max_tokens=900)(
+        description=seed_task.description, attribute_schema=seed_task.schema)
+    named = {belief.attribute for belief in result.beliefs}
+    assert named == set(seed_task.fit_rows.attributes)
+    assert all(belief.direction in ("higher", "lower", "none") for belief in result.beliefs)
+
+
+def test_one_program_run_writes_a_valid_function_and_states_a_prior(local, seed_task):
+    prediction = RewardProgram(rounds=1, samples=1)(**seed_task.inputs())
+    assert any(a.ok for a in prediction.attempts), [a.feedback for a in prediction.attempts]
     assert evaluate_function(prediction.function, seed_task.heldout_rows).ok
-    assert prediction.lm_calls >= 2
+    assert prediction.prior is not None and prediction.prior.attributes
+    assert prediction.lm_calls == 3  # the prior, the analysis, one function
 
 
 def test_compiled_program_file_reloads_and_runs(local):

@@ -123,6 +123,9 @@ def all_tables(results) -> list[Table]:
                             "fit sizes of the difference in held-out rho; 'beats it' means the "
                             "whole interval is above zero.",
                             ["comparison", "mean difference", "seeds", "beats it"], rows))
+    choices = choice_table(results)
+    if choices is not None:
+        tables.append(choices)
     rows = [[c["method"], str(c["cells"]), str(c["failed"]), _num(c["complexity"], ".0f"),
              _num(c["lm_calls"], ".1f"), _num(c["tokens"], ",.0f"), _num(c["wall_s"], ".2f")]
             for c in s["costs"]]
@@ -132,6 +135,41 @@ def all_tables(results) -> list[Table]:
                         ["method", "cells", "failed", "complexity", "LM calls", "tokens",
                          "wall s"], rows))
     return tables
+
+
+def choice_table(results) -> Table | None:
+    """Per dataset, fit size and LM method: how many of the prior's stated directions agree with
+    the fit rows (summed over seeds) and which candidate won how often."""
+    groups: dict = {}
+    for r in results.records:
+        if "chosen" not in r:
+            continue
+        key = (r["dataset"], r["fit_size"], r["method"])
+        entry = groups.setdefault(key, {"agree": 0, "stated": 0, "priors": 0, "won": {}})
+        if r.get("prior_agreement"):
+            entry["agree"] += r["prior_agreement"][0]
+            entry["stated"] += r["prior_agreement"][1]
+            entry["priors"] += 1
+        won = r.get("chosen") or "none"
+        won = "written" if won.startswith(("attempt", "sample")) else won
+        entry["won"][won] = entry["won"].get(won, 0) + 1
+    if not groups:
+        return None
+    order = {m: i for i, m in enumerate(results.config["methods"])}
+    sizes = {f: i for i, f in enumerate(results.config["fit_sizes"])}
+    rows = []
+    for (dataset, size, method), e in sorted(
+            groups.items(), key=lambda kv: (kv[0][0], sizes.get(kv[0][1], 0), order[kv[0][2]])):
+        agreement = (f"{e['agree']}/{e['stated']} ({e['agree'] / e['stated']:.0%})"
+                     if e["stated"] else "no prior")
+        won = ", ".join(f"{name} {n}" for name, n in sorted(e["won"].items(), key=lambda x: -x[1]))
+        rows.append([dataset, size_label(size), method, agreement, str(e["priors"]), won])
+    return Table("The prior and the chosen candidate",
+                 "Directions the LM stated that agree with the sign of the attribute's rank "
+                 "correlation on the fit rows, summed over seeds; cells with a usable prior; which "
+                 "candidate cross-validation chose, in how many seeds ('written': a function the "
+                 "LM wrote).",
+                 ["dataset", "fit rows", "method", "prior agrees", "priors", "chosen"], rows)
 
 
 def _seeds(n: int) -> str:
