@@ -119,10 +119,13 @@ def test_code_repeated_at_temperature_zero_is_asked_again_with_sampling():
     assert [a.ok for a in prediction.attempts] == [False, True]
 
 
-def test_code_repeated_after_the_resample_is_judged_not_asked_a_third_time():
+def test_code_repeated_after_the_resample_is_not_asked_a_third_time_or_judged_again():
     prediction, _, engine = run_with([GOOD] * 4, written(rounds=2, patience=5))
     assert engine.calls == 1 + 3
     assert len(prediction.attempts) == 2
+    assert "The same code as attempt 1 again" in prediction.attempts[1].feedback
+    assert [c["name"] for c in prediction.candidates].count("attempt 1") == 1
+    assert "attempt 2" not in [c["name"] for c in prediction.candidates]
 
 
 def test_typing_imports_and_annotations_are_tidied_away_not_refused():

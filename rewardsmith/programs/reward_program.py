@@ -188,6 +188,11 @@ class RewardProgram(SavableProgram, dspy.Module):
         if not source.strip():
             return Attempt(number, "", False,
                            feedback="The code field was empty: write def score(attrs): ...")
+        repeated = next((a for a in attempts if a.raw_source == source.strip()), None)
+        if repeated is not None:  # judged already: the same candidate twice would only crowd
+            return Attempt(number, repeated.source, False, raw_source=source.strip(),
+                           feedback=f"The same code as attempt {repeated.round} again, even when "
+                           "sampled; write a different form.")
         attempt = judge.judge(number, source)
         attempt.raw_source = source.strip()
         return attempt
