@@ -72,7 +72,7 @@ def test_a_written_function_wins_only_by_more_than_min_gain():
                          f'PARAMS["w{j}"] * attrs["a{j}"]' for j in range(6)) + "\n")
     attempt = judge.judge(1, same_as_ridge)
     assert attempt.ok, attempt.feedback
-    assert "must beat the best statistical candidate, ridge" in attempt.feedback
+    assert "must beat the statistical answer, ridge" in attempt.feedback
     assert judge.winner().name == "ridge"
     assert Judge(fit, min_gain=-1.0).judge(1, same_as_ridge).ok
 

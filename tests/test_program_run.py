@@ -89,7 +89,7 @@ def test_feedback_of_a_failed_attempt_reaches_the_next_prompt():
     assert "KeyError" in write_prompts[1]
 
 
-def test_all_attempts_failing_still_returns_the_best_statistical_candidate():
+def test_all_attempts_failing_still_returns_the_statistical_answer():
     prediction, task, _ = run_with(["import os\ndef score(a):\n    return 1\n"] * 2)
     assert all("import of 'os'" in a.feedback for a in prediction.attempts)
     assert not any(a.ok for a in prediction.attempts)

@@ -9,10 +9,10 @@ One call (one task) runs:
        PARAMS fitted (in closed form when the form is linear in them), scored by cross-validation
        on the fit rows, feedback to the next round with the best attempts so far
 
-The statistical candidates (the prior alone, ridge, ridge shrunk toward the prior) compete with the
-written functions; the best cross-validated candidate is the answer, and a written function must
-beat the best statistical one by ``min_gain``. Held-out rows are never touched here: only the
-metric sees them.
+The statistical candidates (the prior alone, ridge, ridge shrunk toward the prior) are fitted and
+scored beside the written functions; the shrunk ridge is the statistical answer, and a written
+function replaces it only when its cross-validated rho is higher by ``min_gain``. Held-out rows
+are never touched here: only the metric sees them.
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ class RewardProgram(SavableProgram, dspy.Module):
     Hyperparameters live here; data arrives in ``forward`` (one task's inputs). ``rounds`` is the
     most rounds of writing (0: no writing, the prior and the statistical candidates alone),
     ``samples`` the functions written per round (the first at the LM's own temperature, the
-    others sampled), ``patience`` how many rounds in a row may fail to
-    improve before stopping. ``min_gain`` is how much better (in CV rho) a written function must
-    be than the best statistical candidate to be chosen. ``elicit_prior`` asks the LM for a prior
-    (a ``prior=`` given to ``forward``/``run`` replaces it). ``fit_constants`` fits declared
+    others sampled), ``patience`` how many rounds in a row may fail to improve before stopping.
+    ``min_gain`` is how much better (in CV rho) a written function must be than the statistical
+    answer (the shrunk ridge) to be chosen. ``elicit_prior`` asks the LM for a prior (a
+    ``prior=`` given to ``forward``/``run`` replaces it). ``fit_constants`` fits declared
     ``PARAMS``; ``lift_constants`` turns literal weights into PARAMS so they can be fitted.
     """
 
@@ -235,7 +235,7 @@ def render_attempts(attempts: list[Attempt], judge=None, keep: int = 2) -> str:
         blocks.append(f"Attempt {attempt.round} ({score}):\n```python\n{code}\n```\n"
                       f"Feedback: {attempt.feedback}")
     if judge is not None:
-        bar = judge.best_statistical
+        bar = judge.statistical_choice
         blocks.append(f"To beat: {bar.name}, cross-validated rho {bar.cv_rho:.3f}. Change the "
                       "form (a saturating, threshold or interaction term) rather than the numbers: "
                       "the numbers are fitted for you.")
