@@ -441,9 +441,13 @@ def test_a_time_limit_that_is_not_a_positive_number_is_refused(tmp_path):
 def test_the_prior_method_asks_once_and_records_the_winner_and_the_priors_agreement(tmp_path):
     lm, engine = scripted_lm(make_responder(prior={"composition": "higher", "lighting": "lower"}))
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        results = run_bench("seed", ["prior"], [8], [0], out_dir=tmp_path, progress=False)
-    (record,) = results.records
+        results = run_bench("seed", ["prior", "ridge"], [8], [0], out_dir=tmp_path,
+                            progress=False)
+    record = next(r for r in results.records if r["method"] == "prior")
     assert record["lm_calls"] == engine.calls == 1  # the prior step alone: nothing written
+    (bar,) = results.summary["linear_bar"]  # without a compiled program, the prior method
+    assert bar["method"] == "prior" and bar["baseline"] == "ridge"
+    assert "prior against the strongest linear baseline" in (tmp_path / "results.md").read_text()
     assert record["chosen"] in {c["name"] for c in record["candidates"]}
     assert record["prior"]["attributes"]["lighting"]["direction"] == "lower"
     assert record["prior_agreement"][1] == 2
