@@ -1,4 +1,4 @@
-"""Integration tests with the real embedded model (temperature 0, about 10 LM calls in all).
+"""Integration tests with the real embedded model (temperature 0, about 11 LM calls in all).
 
 `make test` installs the model and sets REWARDSMITH_REQUIRE_LOCAL_MODEL=1, so there a missing
 model is a failure, not a skip. Run alone with: pytest -m integration
@@ -65,11 +65,12 @@ def test_prior_module_returns_a_typed_belief_per_attribute(local, seed_task):
 
 
 def test_one_program_run_writes_a_valid_function_and_states_a_prior(local, seed_task):
-    prediction = RewardProgram(rounds=1, samples=1)(**seed_task.inputs())
+    prediction = RewardProgram(rounds=2, samples=1, patience=2)(**seed_task.inputs())
     assert any(a.ok for a in prediction.attempts), [a.feedback for a in prediction.attempts]
     assert evaluate_function(prediction.function, seed_task.heldout_rows).ok
     assert prediction.prior is not None and prediction.prior.attributes
-    assert prediction.lm_calls == 3  # the prior, the analysis, one function
+    # The prior, the analysis, two functions, and one re-ask if the second repeats the first.
+    assert 4 <= prediction.lm_calls <= 5
 
 
 def test_compiled_program_file_reloads_and_runs(local):
