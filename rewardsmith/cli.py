@@ -8,11 +8,25 @@ beat). Bad input ends with one ``error: ...`` line and exit code 2, never a trac
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import warnings
 from pathlib import Path
 
 from . import __version__
+from .cli_options import (
+    BadArgument,
+    add_data_arguments,
+    add_lm_arguments,
+    add_run_dir_arguments,
+    configure_lm,
+    load_data,
+    parse_fit_sizes,
+    parse_seeds,
+    positive_float,
+    positive_int,
+    split_list,
+)
 
 EXIT_BAD_INPUT = 2
 
@@ -23,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    show_library_messages()
     warnings.simplefilter("default")
     # llama.cpp leaves a /dev/null handle open at exit; that warning says nothing to a user.
     warnings.filterwarnings("ignore", category=ResourceWarning)
@@ -46,6 +61,29 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (tests and callers may swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # StreamHandler.__init__ sets it; the property ignores it
+        pass
+
+
+def show_library_messages(level: int = logging.INFO) -> None:
+    """The library logs (``rewardsmith.*`` loggers) and prints nothing; the command shows its
+    INFO messages on stderr as plain lines. Installed once, however often ``main`` runs."""
+    logger = logging.getLogger("rewardsmith")
+    if not any(isinstance(h, _CurrentStderr) for h in logger.handlers):
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rewardsmith",
@@ -67,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "complexity.",
     )
     p.add_argument("function", metavar="FUNCTION.py", help="file defining def score(attrs)")
-    _add_data_arguments(p)
+    add_data_arguments(p)
     p.add_argument("--split", choices=("test", "fit", "all"), default="test",
                    help="rows to score: held-out rows (test, default), fit rows, or all rows")
     p.set_defaults(handler=_cmd_check)
@@ -77,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit the baselines (signed mean of standardized attributes, OLS, ridge with "
         "a cross-validated penalty) on the fit rows and print each one's held-out rho and source.",
     )
-    _add_data_arguments(p)
-    p.add_argument("--fit-size", type=_positive_int, default=None,
+    add_data_arguments(p)
+    p.add_argument("--fit-size", type=positive_int, default=None,
                    help="sub-sample this many fit rows (default: all fit rows)")
     p.add_argument("--quiet", action="store_true", help="print only the rho lines")
     p.set_defaults(handler=_cmd_baseline)
@@ -94,26 +132,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated datasets for validation tasks (none shared with --data)")
     p.add_argument("--optimizer", choices=("gepa", "mipro", "bootstrap", "none"), default="gepa",
                    help="DSPy optimizer (default: gepa)")
-    p.add_argument("--budget", type=_positive_int, default=20,
+    p.add_argument("--budget", type=positive_int, default=20,
                    help="most metric calls (program runs on a task) the optimizer may make "
                    "(default: 20)")
     p.add_argument("--fit-sizes", default="20,50", help="fit rows per task, comma-separated; "
                    "'all' for every fit row (default: 20,50)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds; one task per dataset, "
                    "fit size and seed (default: 0)")
-    p.add_argument("--rounds", type=_positive_int, default=2,
+    p.add_argument("--rounds", type=positive_int, default=2,
                    help="rounds of writing per task (default: 2)")
-    p.add_argument("--samples", type=_positive_int, default=2,
+    p.add_argument("--samples", type=positive_int, default=2,
                    help="functions written per round, the later ones sampled (default: 2)")
     p.add_argument("--out", required=True, help="where to write the program JSON")
-    p.add_argument("--max-lm-calls", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--max-lm-calls", type=positive_int, default=None, metavar="N",
                    help="hard limit on LM calls: stop there and keep the best program so far")
-    p.add_argument("--max-lm-tokens", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--max-lm-tokens", type=positive_int, default=None, metavar="N",
                    help="hard limit on LM tokens (prompt + reply): stop there, keep the best")
-    p.add_argument("--max-minutes", type=_positive_float, default=None, metavar="M",
+    p.add_argument("--max-minutes", type=positive_float, default=None, metavar="M",
                    help="hard limit on wall-clock minutes: stop there, keep the best")
-    _add_run_dir_arguments(p)
-    _add_lm_arguments(p)
+    add_run_dir_arguments(p)
+    add_lm_arguments(p)
     p.set_defaults(handler=_cmd_compile)
 
     p = sub.add_parser(
@@ -122,8 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
         "rows, print it with its held-out rho, and export it as a standalone .py file.",
     )
     p.add_argument("--program", required=True, help="a program JSON written by compile")
-    _add_data_arguments(p)
-    p.add_argument("--fit-size", type=_positive_int, default=None,
+    add_data_arguments(p)
+    p.add_argument("--fit-size", type=positive_int, default=None,
                    help="sub-sample this many fit rows (default: all fit rows)")
     p.add_argument("--out", help="write the function here as a standalone .py file (and the "
                    "prior the run used beside it, as NAME.prior.json)")
@@ -133,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "\"saturating\"}, \"noise\": \"lower\"}}; direction higher|lower|none, "
                    "importance 1-3, shape linear|saturating|threshold|peak. Edit the "
                    "NAME.prior.json a run wrote to correct the LM's prior")
-    _add_run_dir_arguments(p)
-    _add_lm_arguments(p)
+    add_run_dir_arguments(p)
+    add_lm_arguments(p)
     p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser(
@@ -147,81 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated built-in names or file paths")
     p.add_argument("--fit-sizes", default="all", help="fit rows per task (default: all)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
-    _add_lm_arguments(p)
+    add_lm_arguments(p)
     p.set_defaults(handler=_cmd_evaluate)
 
     from .bench.cli import add_bench_commands
 
-    add_bench_commands(sub, _add_lm_arguments)
+    add_bench_commands(sub)
     return parser
-
-
-def _add_lm_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lm", default=None, metavar="SPEC",
-                   help="language model: 'local' (embedded, default) or any DSPy model string "
-                   "such as openai/gpt-4o-mini, anthropic/..., ollama_chat/...; also "
-                   "$REWARDSMITH_LM")
-    p.add_argument("--api-base", default=None, metavar="URL",
-                   help="an OpenAI-compatible server (llama.cpp, vLLM, Ollama's /v1); also "
-                   "$REWARDSMITH_API_BASE")
-    p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0)")
-    p.add_argument("--no-cache", action="store_true",
-                   help="do not reuse cached LM replies (DSPy's disk cache)")
-    p.add_argument("--lm-timeout", type=_positive_float, default=None, metavar="SECONDS",
-                   help="seconds to wait for one reply before retrying (default 600; timeouts, "
-                   "connection errors, HTTP 429 and 5xx are retried 3 times with backoff)")
-
-
-def _add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--run-dir", metavar="DIR",
-                   help="keep this run's checkpoints (every finished LM call, the settings, the "
-                   "result) in DIR, a new or empty directory")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the interrupted run in --run-dir DIR: the same command and "
-                   "settings, without repeating the LM calls it finished")
-
-
-def _add_data_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, metavar="NAME_OR_PATH",
-                   help="a built-in dataset name (see `rewardsmith datasets`) or a .csv/.parquet "
-                   "file")
-    p.add_argument("--target", help="target column (default: human_score, if present)")
-    p.add_argument("--id-column", help="id column (default: inferred, or row numbers)")
-    p.add_argument("--attributes", help="comma-separated attribute columns (default: every "
-                   "numeric column except id, target and split)")
-    p.add_argument("--split-column", help="column with train/test values (default: 'split' if "
-                   "present, else a seeded random 80/20 cut)")
-    p.add_argument("--on-invalid", choices=("error", "drop"), default="error",
-                   help="rows with NaN/inf: stop with an error (default) or drop them with a "
-                   "warning")
-    p.add_argument("--seed", type=int, default=0, help="seed for random cuts and sub-samples")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
-
-
-def _load(args):
-    from .data import load_dataset
-
-    attributes = [a.strip() for a in args.attributes.split(",")] if args.attributes else None
-    dataset = load_dataset(
-        args.data, target=args.target, id_column=args.id_column, attributes=attributes,
-        split_column=args.split_column, on_invalid=args.on_invalid,
-    )
-    for note in dataset.notes:
-        print(f"note: {note}", file=sys.stderr)
-    return dataset
 
 
 def _cmd_datasets(args) -> int:
@@ -241,7 +211,7 @@ def _cmd_check(args) -> int:
     from .sandbox import ScoringFunction
 
     function = ScoringFunction.from_file(args.function)  # a bad function fails before loading
-    dataset = _load(args)
+    dataset = load_data(args)
     task = make_task(dataset, seed=args.seed)
     if args.split == "test":
         rows = task.heldout_rows
@@ -262,7 +232,7 @@ def _cmd_baseline(args) -> int:
     from .data import make_task
     from .metrics import run_baselines
 
-    dataset = _load(args)
+    dataset = load_data(args)
     task = make_task(dataset, fit_size=args.fit_size, seed=args.seed)
     print(f"# {dataset.name}: fitted on {len(task.fit_rows)} fit rows, "
           f"scored on {len(task.heldout_rows)} held-out rows")
@@ -273,63 +243,18 @@ def _cmd_baseline(args) -> int:
     return 0
 
 
-def _configure_lm(args):
-    import dspy
-
-    from .lm import make_lm
-    from .lm.progress import LMProgress
-
-    if args.no_cache and getattr(args, "run_dir", None):
-        raise _BadArgument("--no-cache cannot go with --run-dir: resuming a run replays its "
-                           "finished LM calls from the cache")
-    lm = make_lm(args.lm, api_base=args.api_base, temperature=args.temperature,
-                 cache=not args.no_cache, timeout=getattr(args, "lm_timeout", None))
-    print(f"language model: {lm.model}" + (f" at {args.api_base}" if args.api_base else ""),
-          file=sys.stderr)
-    # JSON replies parse reliably across providers and small local models alike.
-    dspy.configure(lm=lm, adapter=dspy.JSONAdapter(), callbacks=[LMProgress()])
-    return lm
-
-
-def _split_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _fit_sizes(text: str) -> list[int | None]:
-    sizes = []
-    for part in _split_list(text):
-        if part == "all":
-            sizes.append(None)
-        elif part.isdigit() and int(part) > 0:
-            sizes.append(int(part))
-        else:
-            raise _BadArgument(f"--fit-sizes: {part!r} is not a positive number or 'all'")
-    return sizes
-
-
-def _seeds(text: str) -> list[int]:
-    try:
-        return [int(part) for part in _split_list(text)]
-    except ValueError:
-        raise _BadArgument(f"--seeds: {text!r} must be comma-separated integers") from None
-
-
-class _BadArgument(ValueError):
-    pass
-
-
 def _cmd_compile(args) -> int:
     from .data import make_tasks
     from .programs import RewardProgram, compile
 
     if args.resume and not args.run_dir:
-        raise _BadArgument("--resume needs --run-dir DIR: the directory of the run to continue")
-    train_names = _split_list(args.data)
-    val_names = _split_list(args.val_data) if args.val_data else []
-    sizes, seeds = _fit_sizes(args.fit_sizes), _seeds(args.seeds)
+        raise BadArgument("--resume needs --run-dir DIR: the directory of the run to continue")
+    train_names = split_list(args.data)
+    val_names = split_list(args.val_data) if args.val_data else []
+    sizes, seeds = parse_fit_sizes(args.fit_sizes), parse_seeds(args.seeds)
     trainset = make_tasks(train_names, fit_sizes=sizes, seeds=seeds)
     valset = make_tasks(val_names, fit_sizes=sizes, seeds=seeds) if val_names else None
-    lm = _configure_lm(args)
+    lm = configure_lm(args)
     program = RewardProgram(rounds=args.rounds, samples=args.samples)
     compiled = compile(program, trainset, valset, optimizer=args.optimizer, budget=args.budget,
                        max_lm_calls=args.max_lm_calls, max_lm_tokens=args.max_lm_tokens,
@@ -361,10 +286,10 @@ def _cmd_run(args) -> int:
     from .programs import RewardProgram
     from .rundir import digest, lm_settings
 
-    program = RewardProgram.load(args.program)
-    dataset = _load(args)
+    program = RewardProgram.from_file(args.program)
+    dataset = load_data(args)
     prior = Prior.load(args.prior, known=dataset.attributes) if args.prior else None
-    lm = _configure_lm(args)
+    lm = configure_lm(args)
     run = _open_run_dir(args, "run", {
         "program": digest(Path(args.program).read_bytes()), "data": dataset.name,
         "rows": digest(pd.util.hash_pandas_object(dataset.frame).to_numpy().tobytes()),
@@ -426,7 +351,7 @@ def _open_run_dir(args, command: str, settings: dict):
     """The run directory of --run-dir (checked against --resume), or None without one."""
     if not args.run_dir:
         if args.resume:
-            raise _BadArgument("--resume needs --run-dir DIR: the directory of the run to continue")
+            raise BadArgument("--resume needs --run-dir DIR: the directory of the run to continue")
         return None
     from .rundir import RunDir
 
@@ -441,13 +366,13 @@ def _cmd_evaluate(args) -> int:
     from .metrics import spearman_metric
     from .programs import RewardProgram
 
-    compiled = RewardProgram.load(args.program)
+    compiled = RewardProgram.from_file(args.program)
     uncompiled = RewardProgram(**compiled.config())
-    _configure_lm(args)
-    sizes, seeds = _fit_sizes(args.fit_sizes), _seeds(args.seeds)
+    configure_lm(args)
+    sizes, seeds = parse_fit_sizes(args.fit_sizes), parse_seeds(args.seeds)
     seen = set(getattr(compiled, "metadata_", {}).get("compile_datasets", []))
     print(f"{'dataset':<16}{'compiled':>10}{'uncompiled':>12}  tasks")
-    for name in _split_list(args.data):
+    for name in split_list(args.data):
         tasks = make_tasks([name], fit_sizes=sizes, seeds=seeds)
         scores = {}
         for label, program in (("compiled", compiled), ("uncompiled", uncompiled)):
@@ -480,7 +405,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .sandbox import SandboxError, UnsafeCodeError
 
     return (DatasetError, UnsafeCodeError, SandboxError, LMConfigError, CompileError,
-            ProgramFileError, PriorError, _BadArgument, BenchError, RunDirError, FileNotFoundError,
+            ProgramFileError, PriorError, BadArgument, BenchError, RunDirError, FileNotFoundError,
             IsADirectoryError, PermissionError, UnicodeDecodeError, SyntaxError)
 
 

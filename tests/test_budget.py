@@ -174,4 +174,4 @@ def test_cli_budget_flags_stop_compile_and_record_why_in_the_program(capsys, tmp
     assert "keeping the best program so far" in err
     metadata = json.loads(out.read_text())["metadata"]
     assert "budget (5 calls) is spent" in metadata["stopped_early"]
-    assert RewardProgram.load(out).write.signature.instructions
+    assert RewardProgram.from_file(out).write.signature.instructions

@@ -156,3 +156,30 @@ def test_run_with_a_bad_prior_file_is_one_error_line(capsys, tmp_path):
     assert code == 2
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "names attribute 'brightness'" in lines[0]
+
+
+def test_the_library_logs_instead_of_printing_and_the_command_shows_the_log(capsys, tmp_path,
+                                                                              caplog, monkeypatch):
+    # A table without an id column gets a note. Loading it from Python prints nothing ...
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("rewardsmith"), "handlers", [])  # as in a fresh process
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,human_score\n1,2,3\n2,1,4\n3,3,5\n4,0,1\n5,5,2\n")
+    with caplog.at_level(logging.INFO, logger="rewardsmith"):
+        from rewardsmith.cli_options import load_data
+
+        class Args:
+            data, target, id_column, attributes, split_column = str(path), None, None, None, None
+            on_invalid = "error"
+
+        load_data(Args)
+    assert capsys.readouterr().err == ""
+    assert any("no id column found" in r.getMessage() for r in caplog.records)
+    # ... and the command shows the same message on stderr as a plain line.
+    source = tmp_path / "f.py"
+    source.write_text("def score(attrs):\n    return attrs['a']\n")
+    code, _, err = run_cli(capsys, "check", str(source), "--data", str(path), "--split", "all")
+    assert code == 0
+    assert "note: no id column found" in err

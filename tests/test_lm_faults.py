@@ -11,7 +11,7 @@ from scripted_responders import make_responder
 from rewardsmith.cli import main
 from rewardsmith.data import make_tasks
 from rewardsmith.lm import Reply, make_lm, output_fields, scripted_lm
-from rewardsmith.lm.select import LMConfigError
+from rewardsmith.lm.errors import LMConfigError
 from rewardsmith.programs import RewardProgram, compile
 
 GOOD = "def score(attrs):\n    return attrs['composition'] + attrs['lighting']\n"

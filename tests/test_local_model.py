@@ -74,7 +74,7 @@ def test_one_program_run_writes_a_valid_function_and_states_a_prior(local, seed_
 
 
 def test_compiled_program_file_reloads_and_runs(local):
-    program = RewardProgram.load(GOLDEN)
+    program = RewardProgram.from_file(GOLDEN)
     result = program.run("fed_turn", fit_size=40)
     assert result.function is not None, [a.feedback for a in result.attempts]
     assert -1.0 <= result.rho <= 1.0

@@ -26,7 +26,7 @@ from rewardsmith.programs import RewardProgram
 
 lm, engine = scripted_lm(make_responder())
 dspy.configure(lm=lm, adapter=dspy.JSONAdapter())
-program = RewardProgram.load({path!r})
+program = RewardProgram.from_file({path!r})
 result = program.run("spaq", fit_size=40)
 print(json.dumps({{"rho": result.rho, "code": result.function.source,
                   "instructions": program.write.signature.instructions,

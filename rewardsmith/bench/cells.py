@@ -8,9 +8,11 @@ once: a benchmark killed at any moment loses at most the cell it was computing. 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import sys
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def cell_key(record: dict) -> tuple:
@@ -47,8 +49,8 @@ class CellLog:
             except (json.JSONDecodeError, KeyError, TypeError):
                 skipped += 1
         if skipped:
-            print(f"note: skipped {skipped} unreadable line(s) in {self.path}; those cells run "
-                  "again", file=sys.stderr)
+            log.warning("note: skipped %d unreadable line(s) in %s; those cells run again",
+                        skipped, self.path)
         return cells
 
     def append(self, record: dict) -> None:

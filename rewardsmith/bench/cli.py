@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import sys
 
+from ..cli_options import (
+    add_lm_arguments,
+    configure_lm,
+    parse_fit_sizes,
+    parse_seeds,
+    positive_float,
+    split_list,
+)
 from .methods import DEFAULT_METHODS, METHODS
 
 
-def add_bench_commands(sub, add_lm_arguments) -> None:
-    """Register bench/report on the CLI's subparsers; ``add_lm_arguments`` adds --lm/--api-base."""
-    from ..cli import _positive_float  # here, not at the top: rewardsmith.cli imports this module
+def add_bench_commands(sub) -> None:
+    """Register bench/report on the CLI's subparsers."""
     p = sub.add_parser(
         "bench", help="benchmark learned functions against baselines on held-out rows",
         description="For each dataset, fit size, seed and method: write (or fit) a scoring "
@@ -40,7 +47,7 @@ def add_bench_commands(sub, add_lm_arguments) -> None:
     p.add_argument("--out", "--run-dir", dest="out", required=True, metavar="DIR",
                    help="folder for results and report; it is also the run directory: a bench "
                    "run there again resumes, skipping finished cells and cached LM calls")
-    p.add_argument("--max-minutes", type=_positive_float, default=None, metavar="M",
+    p.add_argument("--max-minutes", type=positive_float, default=None, metavar="M",
                    help="start no new cell after M minutes; the results and report then cover "
                    "the finished cells, and the same command run again adds the rest")
     p.add_argument("--no-resume", action="store_true",
@@ -61,24 +68,23 @@ def add_bench_commands(sub, add_lm_arguments) -> None:
 
 
 def _cmd_bench(args) -> int:
-    from ..cli import _configure_lm, _fit_sizes, _seeds, _split_list
     from . import run_bench, write_report
     from .runner import check_methods, needs_lm
     from .tables import markdown_table, results_table
 
-    methods = check_methods(_split_list(args.methods), args.program)
-    sizes, seeds = _fit_sizes(args.fit_sizes), _seeds(args.seeds)
+    methods = check_methods(split_list(args.methods), args.program)
+    sizes, seeds = parse_fit_sizes(args.fit_sizes), parse_seeds(args.seeds)
     if args.program:  # a damaged program file should fail before a model is started
         from ..programs import RewardProgram
 
-        RewardProgram.load(args.program)
+        RewardProgram.from_file(args.program)
     if needs_lm(methods):
         if not args.no_cache:
             from ..lm import use_run_cache
 
             use_run_cache(args.out)  # DSPy's cache key ignores the endpoint: one cache per run
-        _configure_lm(args)
-    results = run_bench(_split_list(args.data), methods, sizes, seeds, program_path=args.program,
+        configure_lm(args)
+    results = run_bench(split_list(args.data), methods, sizes, seeds, program_path=args.program,
                         out_dir=args.out, resume=not args.no_resume,
                         progress=not args.no_progress, max_minutes=args.max_minutes)
     report = write_report(results.paths["json"], args.out)

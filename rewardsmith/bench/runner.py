@@ -13,6 +13,7 @@ stopped by ``max_minutes`` has results for every dataset and size rather than fo
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import numbers
 import sys
@@ -33,6 +34,8 @@ from .methods import (
 )
 from .results import BenchResults
 from .summary import summarize
+
+logger = logging.getLogger(__name__)
 
 _clock = time.monotonic  # the time limit's clock; a test replaces it to control time
 
@@ -153,7 +156,7 @@ def _load(datasets):
 def _programs(methods, program_path):
     from ..programs import RewardProgram, SeedProgram
 
-    compiled = RewardProgram.load(program_path) if program_path else None
+    compiled = RewardProgram.from_file(program_path) if program_path else None
     programs = {}
     if "compiled" in methods:
         programs["compiled"] = compiled
@@ -221,8 +224,8 @@ def _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finis
                   "the rest.")
     except KeyboardInterrupt:
         bar.close()
-        print(f"interrupted: {len(records)} of {bar.total} cells are saved in {log.path} "
-              f"({done_now} new); run the same command again to resume", file=sys.stderr)
+        logger.warning("interrupted: %d of %d cells are saved in %s (%d new); run the same "
+                       "command again to resume", len(records), bar.total, log.path, done_now)
         raise
     finally:
         bar.close()

@@ -15,6 +15,7 @@ when already done, so a second run costs a second.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -22,6 +23,8 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 LLAMA_CPP_VERSION = "0.3.36"
 MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -161,10 +164,11 @@ def _run_with_heartbeat(command: list[str], env: dict, what: str, every: float =
 
 
 def _say(message: str) -> None:
-    print(f"[local model] {message}", file=sys.stderr, flush=True)
+    log.info("[local model] %s", message)
 
 
 def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         install_runtime()
         install_weights()

@@ -14,8 +14,8 @@ import atexit
 import os
 import threading
 
+from .errors import LMConfigError
 from .install import MODEL_FILE, model_path, runtime_installed
-from .select import LMConfigError
 
 LOCAL_MODEL_NAME = "local/qwen2.5-coder-1.5b-instruct-q4_k_m"
 DEFAULT_CONTEXT = 8192

@@ -12,6 +12,8 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import LMConfigError
+
 DEFAULT_SPEC = "local"
 ENV_LM = "REWARDSMITH_LM"
 ENV_API_BASE = "REWARDSMITH_API_BASE"
@@ -28,10 +30,6 @@ _KEY_VARIABLES = {
     "openrouter": "OPENROUTER_API_KEY",
     "deepseek": "DEEPSEEK_API_KEY",
 }
-
-
-class LMConfigError(ValueError):
-    """The language model cannot be set up as asked; the message says what to do."""
 
 
 def resolve_spec(spec: str | None = None, api_base: str | None = None) -> tuple[str, str | None]:

@@ -23,18 +23,20 @@ Two more knobs make long compiles safe (see docs/reliability.md):
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
-import sys
 from dataclasses import dataclass
 
 import dspy
 
 from ..lm.budget import BudgetExhausted, LMBudget, LMGuard, LMRefused, LMUnavailable
-from ..lm.select import LMConfigError
+from ..lm.errors import LMConfigError
 from ..metrics.spearman import FAILURE_SCORE, spearman_feedback_metric, spearman_metric
 from ..rundir import RunDir, digest, lm_settings
 from .best_so_far import BestSoFar
-from .persist import save_program
+from .persist import save_program_file
+
+log = logging.getLogger(__name__)
 
 #: The compiled program's file in a run directory.
 PROGRAM_FILE = "program.json"
@@ -128,7 +130,7 @@ def compile(
         if run.finished and run.file(PROGRAM_FILE).is_file():
             _say(verbose, f"compile: the run in {run.path} had finished; its program is "
                  f"{run.file(PROGRAM_FILE)}")
-            finished = type(program).load(run.file(PROGRAM_FILE))
+            finished = type(program).from_file(run.file(PROGRAM_FILE))
             finished.stopped_early_ = None
             return finished
     cost = estimate_cost(program, optimizer, budget, len(trainset), len(valset or []))
@@ -159,7 +161,7 @@ def compile(
             raise LMConfigError(stop.message) from stop.error
     compiled.stopped_early_ = stopped
     if run is not None:
-        save_program(compiled, run.file(PROGRAM_FILE),
+        save_program_file(compiled, run.file(PROGRAM_FILE),
                      metadata={"stopped_early": stopped} if stopped else None)
         # A stopped compile is not finished: resumed with a larger budget, it goes on.
         run.record(finished=not stopped, stopped_early=stopped, lm_calls=guard.calls,
@@ -252,7 +254,7 @@ def _caching(lm):
 
 def _say(verbose: bool, message: str) -> None:
     if verbose:
-        print(message, file=sys.stderr, flush=True)
+        log.info(message)
 
 
 def check_no_overlap(trainset: list, valset: list) -> None:

@@ -8,6 +8,7 @@ date). The language model is never taken from the file: it is chosen when the pr
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import json
 from pathlib import Path
 
@@ -24,7 +25,7 @@ class ProgramFileError(ValueError):
     """The program file is missing, damaged, from an incompatible version or another program."""
 
 
-def save_program(program, path, *, metadata: dict | None = None) -> Path:
+def save_program_file(program, path, *, metadata: dict | None = None) -> Path:
     state = program.dump_state()
     document = {
         "format": FORMAT,
@@ -134,45 +135,45 @@ def load_program(cls_or_program, path):
     return program
 
 
-class _class_or_instance_method:
-    """A method that receives the class when called on the class, the instance otherwise."""
-
-    def __init__(self, func):
-        self.func = func
-        self.__doc__ = func.__doc__
-
-    def __get__(self, obj, cls):
-        target = cls if obj is None else obj
-
-        def bound(*args, **kwargs):
-            return self.func(target, *args, **kwargs)
-
-        bound.__doc__ = self.func.__doc__
-        return bound
-
-
 class SavableProgram:
-    """Mixin for our dspy.Modules: ``config``, ``save(path)``, ``load(path)`` (class or instance).
+    """Mixin for our dspy.Modules: ``config``, ``save``, ``load`` (DSPy's meaning) and
+    ``from_file`` (a new program from a file).
 
-    Subclasses list their constructor arguments in ``CONFIG_KEYS``; those are saved with the
-    state and passed back to the constructor on load.
+    ``config()`` reads the constructor's own signature: every argument of ``__init__`` is stored
+    on the instance under its name, saved with the state and passed back to the constructor.
     """
 
-    CONFIG_KEYS: tuple[str, ...] = ()
-
     def config(self) -> dict:
-        """The hyperparameters, as saved in a program file."""
-        return {key: getattr(self, key) for key in self.CONFIG_KEYS}
+        """The hyperparameters, as saved in a program file: ``__init__``'s arguments."""
+        names = [name for name, parameter in inspect.signature(type(self).__init__).parameters
+                 .items() if name != "self" and parameter.kind not in (parameter.VAR_POSITIONAL,
+                                                                       parameter.VAR_KEYWORD)]
+        return {name: getattr(self, name) for name in names}
 
-    def save(self, path, metadata: dict | None = None):
-        """Write one JSON file: DSPy state, hyperparameters and metadata (atomically)."""
-        return save_program(self, path, metadata=metadata)
+    def save(self, path, save_program=False, modules_to_serialize=None, *,
+             metadata: dict | None = None):
+        """DSPy's ``save``. With ``save_program=False`` (the default) write one JSON file: DSPy
+        state, hyperparameters and metadata, atomically. ``save_program=True`` is DSPy's whole-
+        program pickle into a directory (``dspy.load`` reads it; it runs code when loaded)."""
+        if save_program:
+            return super().save(path, save_program=True, modules_to_serialize=modules_to_serialize)
+        return save_program_file(self, path, metadata=metadata)
 
-    @_class_or_instance_method
-    def load(self_or_cls, path):
-        """``Program.load(path)`` makes a program from a file; ``program.load(path)`` loads the
-        file into this program. No pickle; no code from the file is run."""
-        return load_program(self_or_cls, path)
+    def load(self, path, allow_pickle=False, allow_unsafe_lm_state=False):
+        """DSPy's ``load``: read a saved state into this program and return it. A rewardsmith
+        program file is checked (format, class, predictors) and its LM is never restored; a state
+        file written by plain DSPy, or a ``.pkl`` with ``allow_pickle=True``, goes to DSPy."""
+        if Path(path).suffix == ".pkl" or is_dspy_state_file(path):
+            super().load(path, allow_pickle=allow_pickle,
+                         allow_unsafe_lm_state=allow_unsafe_lm_state)
+            return self
+        return load_program(self, path)
+
+    @classmethod
+    def from_file(cls, path):
+        """A new program made from a file written by ``save(path)``: its settings from the file,
+        then its state. No pickle; no code from the file is run."""
+        return load_program(cls, path)
 
     def run(self, data, *, fit_size=None, seed: int = 0, prior=None, **load_options):
         """Write a reward function for a dataset (built-in name, path or DataFrame).
@@ -186,3 +187,14 @@ class SavableProgram:
 
         return run_program(self, data, fit_size=fit_size, seed=seed, prior=prior,
                            **load_options)
+
+
+def is_dspy_state_file(path) -> bool:
+    """A JSON file in plain DSPy's ``save`` layout (predictor states and DSPy's metadata), not a
+    rewardsmith program file."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return (isinstance(document, dict) and "format" not in document
+            and "dependency_versions" in (document.get("metadata") or {}))

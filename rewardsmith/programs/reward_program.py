@@ -31,9 +31,9 @@ from ..lm.faults import (
     was_cut_off,
     was_empty,
 )
-from ..lm.usage import usage_totals
 from ..signatures import AnalyzeAttributes, ElicitPrior, WriteScoringFunction
 from .persist import SavableProgram
+from .prediction import program_prediction
 
 #: Reply caps in tokens for the three steps.
 ANALYSIS_MAX_TOKENS = 240
@@ -59,8 +59,6 @@ class RewardProgram(SavableProgram, dspy.Module):
     ``PARAMS``; ``lift_constants`` turns literal weights into PARAMS so they can be fitted.
     """
 
-    CONFIG_KEYS = ("rounds", "samples", "patience", "min_gain", "elicit_prior", "fit_constants",
-                   "lift_constants", "seed")
     #: Settings of older program files that no longer mean anything; ignored on load.
     RETIRED_CONFIG_KEYS = ("validation_fraction",)
     #: Predictors added since format 1; a file without them loads with them uncompiled.
@@ -121,20 +119,8 @@ class RewardProgram(SavableProgram, dspy.Module):
                 stale = 0 if improved else stale + 1
                 if stale >= self.patience and round_number < self.rounds:
                     break
-        winner = judge.winner()
-        calls, tokens = usage_totals(usage)
-        return dspy.Prediction(
-            function=winner.function,
-            code=winner.function.source if winner.function else None,
-            analysis=analysis,
-            prior=prior,
-            attempts=attempts,
-            candidates=[c.to_dict() for c in judge.candidates],
-            chosen=winner.name,
-            standings=judge.standings(),
-            lm_calls=calls,
-            tokens=tokens,
-        )
+        return program_prediction(judge, judge.winner(), analysis=analysis, prior=prior,
+                                  attempts=attempts, usage=usage)
 
     # -- steps -------------------------------------------------------------------------------
     def _elicit(self, description: str, schema: str, attributes) -> Prior | None:

@@ -10,8 +10,8 @@ import dspy
 from dspy.utils.usage_tracker import track_usage
 
 from ..judge import Attempt, Judge
-from ..lm.usage import usage_totals
 from .persist import SavableProgram
+from .prediction import program_prediction
 from .reward_program import code_text
 
 
@@ -27,8 +27,6 @@ class SeedWrite(dspy.Signature):
 
 
 class SeedProgram(SavableProgram, dspy.Module):
-    CONFIG_KEYS = ("samples", "temperature")
-
     def __init__(self, samples: int = 3, temperature: float = 1.0):
         super().__init__()
         self.samples = samples
@@ -45,14 +43,8 @@ class SeedProgram(SavableProgram, dspy.Module):
         attempts: list[Attempt] = []
         with track_usage() as usage:
             self._sample(description, schema, profile, judge, attempts)
-        best = judge.best_written()
-        function = best.function if best else None
-        calls, tokens = usage_totals(usage)
-        return dspy.Prediction(
-            function=function, code=function.source if function else None, analysis="",
-            prior=None, attempts=attempts, candidates=[c.to_dict() for c in judge.candidates],
-            chosen=best.name if best else None, standings=judge.standings(), lm_calls=calls,
-            tokens=tokens)
+        return program_prediction(judge, judge.best_written(), analysis="", prior=None,
+                                  attempts=attempts, usage=usage)
 
     def _sample(self, description, schema, profile, judge, attempts) -> None:
         for i in range(1, self.samples + 1):

@@ -1,0 +1,34 @@
+"""The one result shape of every program's ``forward``: the same fields, filled by one function,
+so the metric, ``run_program``, the bench and the optimizers read any program alike."""
+
+from __future__ import annotations
+
+import dspy
+
+from ..lm.usage import usage_totals
+
+#: The fields of a program's prediction, in order.
+PREDICTION_FIELDS = ("function", "code", "analysis", "prior", "attempts", "candidates", "chosen",
+                     "standings", "lm_calls", "tokens")
+
+
+def program_prediction(judge, candidate, *, analysis: str, prior, attempts: list,
+                       usage) -> dspy.Prediction:
+    """The prediction for the chosen ``candidate`` (None: nothing usable) of a judged task.
+
+    ``usage`` is the tracker from ``dspy.utils.usage_tracker.track_usage`` around the LM calls.
+    """
+    function = candidate.function if candidate is not None else None
+    calls, tokens = usage_totals(usage)
+    return dspy.Prediction(
+        function=function,
+        code=function.source if function is not None else None,
+        analysis=analysis,
+        prior=prior,
+        attempts=attempts,
+        candidates=[c.to_dict() for c in judge.candidates],
+        chosen=candidate.name if candidate is not None else None,
+        standings=judge.standings(),
+        lm_calls=calls,
+        tokens=tokens,
+    )
