@@ -144,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=positive_int, default=2,
                    help="functions written per round, the later ones sampled (default: 2)")
     p.add_argument("--out", required=True, help="where to write the program JSON")
+    p.add_argument("--threads", type=positive_int, default=1,
+                   help="tasks the optimizer runs at once (DSPy's num_threads; worth it for an "
+                   "API model, whose replies take seconds; the embedded model answers one call "
+                   "at a time) (default: 1)")
     p.add_argument("--max-lm-calls", type=positive_int, default=None, metavar="N",
                    help="hard limit on LM calls: stop there and keep the best program so far")
     p.add_argument("--max-lm-tokens", type=positive_int, default=None, metavar="N",
@@ -259,7 +263,7 @@ def _cmd_compile(args) -> int:
     compiled = compile(program, trainset, valset, optimizer=args.optimizer, budget=args.budget,
                        max_lm_calls=args.max_lm_calls, max_lm_tokens=args.max_lm_tokens,
                        max_seconds=args.max_minutes * 60 if args.max_minutes else None,
-                       run_dir=args.run_dir, resume=args.resume)
+                       run_dir=args.run_dir, resume=args.resume, num_threads=args.threads)
     metadata = {
         "lm": lm.model,
         "optimizer": args.optimizer,

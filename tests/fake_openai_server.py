@@ -18,11 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class FakeOpenAIServer:
     """Answers /v1/chat/completions with ``responder(prompt)``; records every prompt."""
 
-    def __init__(self, responder, max_requests: int = 500, faults=None):
+    def __init__(self, responder, max_requests: int = 500, faults=None, latency_s: float = 0.0):
         self.responder = responder
         self.prompts: list[str] = []
         self.max_requests = max_requests
         self.faults = list(faults or [])
+        self.latency_s = latency_s  # every answer waits this long, like a remote API
         self.requests = 0  # every request that arrived, answered or not
         self._lock = threading.Lock()
         server = self
@@ -48,6 +49,8 @@ class FakeOpenAIServer:
                     return
                 prompt = "\n\n".join(_text(m.get("content")) for m in body.get("messages", []))
                 server.prompts.append(prompt)
+                if server.latency_s:
+                    time.sleep(server.latency_s)
                 reply = server.responder(prompt)
                 text = reply if isinstance(reply, str) else json.dumps(reply)
                 text = fault.get("content", text)

@@ -183,3 +183,15 @@ def test_the_library_logs_instead_of_printing_and_the_command_shows_the_log(caps
     code, _, err = run_cli(capsys, "check", str(source), "--data", str(path), "--split", "all")
     assert code == 0
     assert "note: no id column found" in err
+
+
+def test_compile_with_threads_scores_tasks_in_parallel_and_saves(capsys, tmp_path):
+    program = tmp_path / "program.json"
+    with FakeOpenAIServer(make_responder(), latency_s=0.2) as server:
+        code, _, err = run_cli(capsys, "compile", "--data", "seed,fed_turn", "--optimizer",
+                               "bootstrap", "--budget", "4", "--fit-sizes", "20", "--rounds", "1",
+                               "--samples", "1", "--threads", "3", "--out", str(program),
+                               "--lm", "openai/fake-model", "--api-base", server.url,
+                               "--no-cache")
+    assert code == 0, err
+    assert json.loads(program.read_text())["format"] == "rewardsmith-program"

@@ -446,7 +446,7 @@ def test_close_from_another_thread_does_not_wait_for_a_hanging_call():
     thread = threading.Thread(target=run)
     thread.start()
     time.sleep(0.3)
-    pid = sandbox._proc.pid
+    pid = sandbox.pid
     started = time.monotonic()
     sandbox.close()
     thread.join(10)

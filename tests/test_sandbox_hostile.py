@@ -42,7 +42,7 @@ def sandbox():
 def assert_healthy(sandbox: Sandbox) -> None:
     """The shared check, plus: the worker process is alive after the attack."""
     assert_good_output(sandbox)
-    assert sandbox._proc is not None and sandbox._proc.poll() is None
+    assert sandbox.pid is not None
 
 
 def pid_is_gone(pid: int) -> bool:
@@ -116,7 +116,7 @@ CONTAINED = [
 def test_hostile_function_is_contained(sandbox, source, kinds, pattern):
     check_source(source)  # these pass the static wall; the run-time wall must hold
     fn = ScoringFunction(source, COLUMNS, sandbox=sandbox)
-    before = sandbox._proc.pid if sandbox._proc is not None else None
+    before = sandbox.pid
     started = time.monotonic()
     with pytest.raises(kinds) as info:
         fn.predict(ROWS)
@@ -124,7 +124,7 @@ def test_hostile_function_is_contained(sandbox, source, kinds, pattern):
     assert re.search(pattern, str(info.value)), str(info.value)
     assert elapsed < 5.0  # wall-clock limit 1 s; nothing may hang the caller
     if isinstance(info.value, (SandboxTimeout, SandboxCrash)):
-        assert sandbox._proc is None  # the killed worker was dropped ...
+        assert sandbox.pid is None  # the killed worker was dropped ...
         if before is not None:
             assert pid_is_gone(before)  # ... and reaped
     assert_healthy(sandbox)  # a fresh or surviving worker scores normal code correctly
@@ -134,7 +134,7 @@ def test_cpu_time_limit_kills_the_worker():
     # Wall-clock limit far away, so the CPU-time limit (RLIMIT_CPU, SIGXCPU) is what stops it.
     with Sandbox(timeout_s=30, cpu_s=1) as sb:
         sb.evaluate(GOOD, COLUMNS, ROWS)
-        pid = sb._proc.pid
+        pid = sb.pid
         source = body("t = 0", "for i in range(10**12):", "    t += i", "return t")
         with pytest.raises(SandboxCrash, match=CPU):
             sb.evaluate(source, COLUMNS, ROWS)
@@ -177,7 +177,7 @@ def test_worker_environment_holds_no_secrets(monkeypatch):
     assert os.environ["OPENAI_API_KEY"] == "sk-test"
     with Sandbox(timeout_s=5) as sb:
         assert_healthy(sb)  # starts the worker under the patched environment
-        pid = sb._proc.pid
+        pid = sb.pid
         raw = Path(f"/proc/{pid}/environ").read_bytes()
         env = dict(item.split(b"=", 1) for item in raw.split(b"\0") if item)
         assert set(env) <= {b"PATH", b"LC_ALL"}
@@ -199,7 +199,7 @@ def test_worker_environment_holds_no_secrets(monkeypatch):
 def test_timeout_leaves_no_zombie_and_no_live_worker():
     with Sandbox(timeout_s=1, cpu_s=5) as sb:
         assert_healthy(sb)
-        pid = sb._proc.pid
+        pid = sb.pid
         assert Path(f"/proc/{pid}").exists()
         with pytest.raises(SandboxTimeout, match=TIMEOUT):
             sb.evaluate(body("return sum(range(10**12))"), COLUMNS, ROWS)
@@ -207,21 +207,21 @@ def test_timeout_leaves_no_zombie_and_no_live_worker():
             os.kill(pid, 0)
         assert not Path(f"/proc/{pid}").exists()
         assert_healthy(sb)
-        assert sb._proc.pid != pid  # a fresh worker
+        assert sb.pid != pid  # a fresh worker
 
 
 def test_close_kills_the_worker():
     sb = Sandbox(timeout_s=5)
     assert_healthy(sb)
-    pid = sb._proc.pid
+    pid = sb.pid
     sb.close()
-    assert sb._proc is None
+    assert sb.pid is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert not Path(f"/proc/{pid}").exists()
     sb.close()  # idempotent
     assert_healthy(sb)  # and usable again: a new worker is started on demand
-    new_pid = sb._proc.pid
+    new_pid = sb.pid
     sb.close()
     assert pid_is_gone(new_pid)
 
@@ -229,7 +229,7 @@ def test_close_kills_the_worker():
 def test_worker_runs_in_its_own_session_without_site_packages():
     with Sandbox(timeout_s=5) as sb:
         assert_healthy(sb)
-        pid = sb._proc.pid
+        pid = sb.pid
         assert os.getsid(pid) == pid != os.getsid(0)  # its own session and process group
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         assert b"-I" in cmdline and b"-S" in cmdline

@@ -168,3 +168,55 @@ def test_no_candidates_and_bad_tables():
     with pytest.raises(ValueError, match="at least 1"):
         SandboxPool(workers=0)
     assert SandboxPool().workers >= 1
+
+
+# -- evaluate: the pool as the sandbox of many threads ------------------------------------------
+SLOW = ("def score(attrs):\n    t = 0\n    for i in range(60000):\n        t += i % 7\n"
+        "    return attrs['light'] + t * 0\n")
+
+
+def test_calls_from_one_thread_reuse_one_warm_worker():
+    with SandboxPool(workers=2) as pool:
+        for source in GOOD:
+            pool.evaluate(source, COLUMNS, ROWS[:20])
+        assert len(pool.worker_pids()) == 1
+
+
+def test_threads_scoring_at_once_get_workers_of_their_own():
+    with SandboxPool(workers=2) as pool:
+        results = {}
+
+        def work(k):
+            results[k] = pool.evaluate(SLOW, COLUMNS, ROWS[:40])
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(pool.worker_pids()) == 2  # never more workers than the pool has
+        for k in range(4):
+            np.testing.assert_array_equal(results[k], ROWS[:40, 0])
+
+
+def test_evaluate_checks_the_source_before_it_borrows_a_worker():
+    with SandboxPool(workers=1) as pool:
+        with pytest.raises(UnsafeCodeError):
+            pool.evaluate("import os\ndef score(attrs):\n    return 1\n", COLUMNS, ROWS[:5])
+        assert pool.worker_pids() == []
+
+
+def test_a_closed_pool_refuses_evaluate_instead_of_starting_workers():
+    pool = SandboxPool(workers=1)
+    pool.evaluate(GOOD[0], COLUMNS, ROWS[:5])
+    pool.close()
+    with pytest.raises(SandboxError):
+        pool.evaluate(GOOD[0], COLUMNS, ROWS[:5])
+    assert pool.worker_pids() == []
+
+
+def test_the_default_sandbox_is_one_pool_shared_by_the_process():
+    from rewardsmith.sandbox import default_sandbox
+
+    assert default_sandbox() is default_sandbox()
+    assert isinstance(default_sandbox(), SandboxPool)

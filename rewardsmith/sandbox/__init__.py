@@ -3,8 +3,8 @@
 from .checks import SAFE_BUILTINS, UnsafeCodeError, check_source
 from .function import ScoringFunction, render_standalone, strip_main_block
 from .params import FitResult, declared_params, fit_params, replace_params
-from .pool import SandboxPool
-from .runner import Sandbox, SandboxCrash, SandboxError, SandboxTimeout, default_sandbox
+from .pool import SandboxPool, default_sandbox
+from .runner import Sandbox, SandboxCrash, SandboxError, SandboxTimeout
 
 __all__ = [
     "SAFE_BUILTINS", "FitResult", "Sandbox", "SandboxCrash", "SandboxError", "SandboxPool",

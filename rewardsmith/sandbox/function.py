@@ -17,7 +17,8 @@ import pandas as pd
 from ..files import atomic_write_text
 from .checks import check_source
 from .params import FitResult, declared_params, fit_params, source_lines
-from .runner import Sandbox, default_sandbox
+from .pool import default_sandbox
+from .runner import Sandbox
 
 
 class ScoringFunction:

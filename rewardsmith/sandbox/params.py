@@ -82,7 +82,7 @@ def fit_params(
     in the sandbox. Returns the original source unchanged when nothing is declared or nothing
     improves.
     """
-    from .runner import default_sandbox
+    from .pool import default_sandbox
 
     sandbox = sandbox or default_sandbox()
     start = declared_params(source)

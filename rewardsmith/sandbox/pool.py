@@ -52,6 +52,9 @@ class SandboxPool:
                            for _ in range(workers)]
         self._closed = False
         self._busy = threading.Lock()  # one evaluate_many at a time
+        # Free workers for ``evaluate``, the first (warmest) on top: one thread reuses one worker.
+        self._idle = list(reversed(self._sandboxes))
+        self._idle_changed = threading.Condition()
 
     # -- public ------------------------------------------------------------------------------
     def evaluate_many(self, sources, columns, matrix) -> list[np.ndarray | Exception]:
@@ -97,24 +100,32 @@ class SandboxPool:
                 results[i] = SandboxError("not evaluated: the pool was closed")
         return results  # type: ignore[return-value]
 
+    def evaluate(self, source, columns, matrix, param_sets=None, *, checked: bool = False):
+        """``Sandbox.evaluate`` on a free worker: many threads (DSPy's ``num_threads``), each
+        scoring its own function, run in parallel, up to ``workers`` at once; more wait."""
+        if not checked:
+            check_source(source)
+        rows = Rows.pack(columns, matrix)
+        sandbox = self._borrow()
+        try:
+            return sandbox.evaluate_packed(source, rows, param_sets)
+        finally:
+            with self._idle_changed:
+                self._idle.append(sandbox)
+                self._idle_changed.notify()
+
     def worker_pids(self) -> list[int]:
         """Process ids of the workers now running (for monitoring)."""
-        pids = []
-        for sandbox in self._sandboxes:
-            proc = sandbox._proc
-            if proc is not None and proc.poll() is None:
-                pids.append(proc.pid)
-        return pids
+        return [sandbox.pid for sandbox in self._sandboxes if sandbox.pid is not None]
 
     def close(self) -> None:
         """Kill every worker and wait for it. Idempotent; safe from any thread."""
         self._closed = True
         for sandbox in self._sandboxes:
-            sandbox._final = True  # a thread between two candidates must not start a new worker
+            sandbox.kill_now()  # all at once, before waiting for any
         for sandbox in self._sandboxes:
-            sandbox._signal_kill()  # all at once, before waiting for any
-        for sandbox in self._sandboxes:
-            sandbox.close()
+            # for good: a thread between two candidates must not start a new worker
+            sandbox.close(for_good=True)
 
     def __enter__(self) -> SandboxPool:
         return self
@@ -127,6 +138,14 @@ class SandboxPool:
             self.close()
 
     # -- internals ---------------------------------------------------------------------------
+    def _borrow(self) -> Sandbox:
+        with self._idle_changed:
+            while not self._idle:
+                if self._closed:
+                    raise SandboxError("the SandboxPool is closed")
+                self._idle_changed.wait(0.2)
+            return self._idle.pop()
+
     def _drain(self, sandbox: Sandbox, todo, sources, rows: Rows, results) -> None:
         while not self._closed:
             try:
@@ -134,8 +153,23 @@ class SandboxPool:
             except queue.Empty:
                 return
             try:
-                results[i] = sandbox._evaluate_rows(sources[i], rows)
+                results[i] = sandbox.evaluate_packed(sources[i], rows)
             except SandboxError as exc:
                 results[i] = exc
             except Exception as exc:  # noqa: BLE001  (a worker protocol fault: that candidate's)
                 results[i] = SandboxError(f"{type(exc).__name__}: {exc}")
+
+
+_default: SandboxPool | None = None
+_default_lock = threading.Lock()
+
+
+def default_sandbox() -> SandboxPool:
+    """The process-wide sandbox used when none is passed explicitly: a pool with one worker per
+    usable CPU, started as they are needed, so one thread uses one warm worker and DSPy's
+    threads score in parallel."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = SandboxPool()
+        return _default

@@ -89,7 +89,7 @@ class Sandbox:
         self._proc: subprocess.Popen | None = None
         self._loaded: set[str] = set()
         self._lock = threading.Lock()
-        self._final = False  # set by SandboxPool.close: never start a worker again
+        self._final = False  # set by close(for_good=True): never start a worker again
 
     # -- public ------------------------------------------------------------------------------
     def evaluate(
@@ -109,10 +109,10 @@ class Sandbox:
         """
         if not checked:
             check_source(source)
-        return self._evaluate_rows(source, Rows.pack(columns, matrix), param_sets)
+        return self.evaluate_packed(source, Rows.pack(columns, matrix), param_sets)
 
-    def _evaluate_rows(self, source: str, rows: Rows, param_sets=None) -> np.ndarray:
-        """``evaluate`` on rows already packed (the pool packs a table once for all workers).
+    def evaluate_packed(self, source: str, rows: Rows, param_sets=None) -> np.ndarray:
+        """``evaluate`` on rows already packed (a pool packs a table once for all workers).
         The source must have passed ``check_source``."""
         with self._lock:
             header = {"op": "eval", "key": rows.key, "source": source,
@@ -124,10 +124,23 @@ class Sandbox:
         out = np.frombuffer(data, dtype=np.float64).reshape(reply["shape"])
         return out if param_sets is not None else out[0]
 
-    def close(self) -> None:
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id while it runs, else None."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def kill_now(self) -> None:
+        """Kill the worker without waiting for a call in progress (which then raises
+        ``SandboxCrash``); ``close`` waits for it afterwards."""
+        self._signal_kill()
+
+    def close(self, *, for_good: bool = False) -> None:
         """Kill the worker and wait for it. A call running in another thread is not waited for:
         its worker dies at once and the call raises ``SandboxCrash``. A later call starts a new
-        worker."""
+        worker, unless ``for_good``: then it raises ``SandboxError``."""
+        if for_good:
+            self._final = True
         self._signal_kill()
         with self._lock:
             self._kill()
@@ -262,17 +275,6 @@ def _describe_exit(code: int) -> str:
 
 
 _LIVE: set[Sandbox] = set()
-_default: Sandbox | None = None
-_default_lock = threading.Lock()
-
-
-def default_sandbox() -> Sandbox:
-    """The process-wide sandbox used when none is passed explicitly."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = Sandbox()
-        return _default
 
 
 @atexit.register
