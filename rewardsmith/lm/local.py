@@ -3,7 +3,9 @@
 ``LlamaEngine`` implements DSPy 3.4's engine contract (``complete(request) -> Response``) over
 ``llama_cpp.Llama.create_chat_completion``. Replies are constrained to JSON (llama.cpp's JSON
 grammar) because DSPy's JSONAdapter then parses them reliably; with free text a 1.5B model often put
-the code in the wrong field. ``n_threads`` is the number of cores (llama.cpp's default uses half).
+the code in the wrong field. ``n_threads`` fixes the thread count; by default each call uses the
+cores that are free at that moment (``lm/threads.py``), so a busy machine slows it down by the
+share of cores taken, not by waiting at llama.cpp's barriers for a core it shares.
 
 Install the runtime and weights with ``make local-model`` (``python -m rewardsmith.lm.install``).
 """
@@ -11,11 +13,15 @@ Install the runtime and weights with ``make local-model`` (``python -m rewardsmi
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 
 from .errors import LMConfigError
 from .install import MODEL_FILE, model_path, runtime_installed
+from .threads import choose_threads, usable_cpus
+
+log = logging.getLogger(__name__)
 
 LOCAL_MODEL_NAME = "local/qwen2.5-coder-1.5b-instruct-q4_k_m"
 DEFAULT_CONTEXT = 8192
@@ -28,7 +34,8 @@ class LlamaEngine:
                  n_threads: int | None = None, seed: int = 0):
         self.path = str(path or model_path())
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 2
+        self.n_threads = n_threads  # None: chosen per call from the free cores
+        self.threads_used: int | None = None  # the count the last call ran with
         self.seed = seed
         self._llama = None
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
@@ -40,9 +47,21 @@ class LlamaEngine:
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             from llama_cpp import Llama
 
-            self._llama = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                n_threads_batch=self.n_threads, seed=self.seed, verbose=False)
+            threads = self.n_threads or len(usable_cpus())
+            self._llama = Llama(model_path=self.path, n_ctx=self.n_ctx, n_threads=threads,
+                                n_threads_batch=threads, seed=self.seed, verbose=False)
+            self.threads_used = threads
         return self._llama
+
+    def _set_threads(self, llama) -> None:
+        threads = self.n_threads or choose_threads()
+        if threads != self.threads_used:
+            import llama_cpp
+
+            llama_cpp.llama_set_n_threads(llama.ctx, threads, threads)
+            log.info("[local model] %d thread(s): %s", threads,
+                     "as set" if self.n_threads else "the cores free now")
+            self.threads_used = threads
 
     def complete(self, request):
         from dspy.lm15 import Message, Response, TextPart, Usage
@@ -53,6 +72,7 @@ class LlamaEngine:
         max_tokens = config.max_tokens or 1024
         with self._lock:
             llama = self._model()
+            self._set_threads(llama)
             messages = _fit_context(llama, prompt_messages(request), self.n_ctx - max_tokens)
             reply = llama.create_chat_completion(
                 messages=messages,
