@@ -16,7 +16,7 @@ _LAZY = {
     "compile": "rewardsmith.programs",
     "RewardProgram": "rewardsmith.programs",
     "SeedProgram": "rewardsmith.programs",
-    "RewardRegressor": "rewardsmith.programs",
+    "RewardRegressor": "rewardsmith.sklearn",  # needs the [sklearn] extra
     "load_dataset": "rewardsmith.data",
     "make_task": "rewardsmith.data",
     "make_tasks": "rewardsmith.data",

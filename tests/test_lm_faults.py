@@ -9,7 +9,7 @@ from fake_openai_server import FakeOpenAIServer
 from scripted_responders import make_responder
 
 from rewardsmith.cli import main
-from rewardsmith.data import make_tasks
+from rewardsmith.data import load_dataset, make_task, make_tasks
 from rewardsmith.lm import Reply, make_lm, output_fields, scripted_lm
 from rewardsmith.lm.errors import LMConfigError
 from rewardsmith.programs import RewardProgram, compile
@@ -99,7 +99,8 @@ def test_connection_refused_outlasting_the_retries_becomes_a_failed_attempt():
     assert "connect" in result.attempts[0].feedback
 
 
-def test_a_server_that_stays_down_stops_the_compile_after_three_failed_calls(capsys):
+def test_a_server_that_stays_down_stops_the_compile_after_three_failed_calls(caplog):
+    caplog.set_level("INFO", logger="rewardsmith")
     tasks = make_tasks(["seed", "fed_turn"], fit_sizes=[20])
     with FakeOpenAIServer(make_responder(), faults=[{"status": 503}] * 100) as server:
         lm = make_lm("openai/fake-model", api_base=server.url, cache=False, num_retries=0)
@@ -111,7 +112,7 @@ def test_a_server_that_stays_down_stops_the_compile_after_three_failed_calls(cap
     assert "check that the server is up" in compiled.stopped_early_
     assert "keeping the best program so far (nothing better was found yet" in (
         compiled.stopped_early_)
-    assert "failed 3 calls in a row" in capsys.readouterr().err
+    assert "failed 3 calls in a row" in caplog.text  # logged for the user to see
 
 
 def test_one_failed_call_between_good_ones_does_not_stop_the_compile():
@@ -208,3 +209,12 @@ def test_reply_cut_off_over_http_is_recognised_too():
         result = run_over_http(server, writer_only(rounds=2, patience=2))
     assert "cut off at the length limit" in result.attempts[0].feedback
     assert result.attempts[1].ok
+
+
+def test_running_a_program_with_no_lm_configured_stops_instead_of_fitting_silently():
+    from rewardsmith.lm.faults import describe_lm_error
+
+    task = make_task(load_dataset("seed"))
+    with dspy.context(lm=None), pytest.raises(ValueError, match="No LM is loaded") as caught:
+        RewardProgram(rounds=1, samples=1)(**task.inputs())
+    assert "dspy.configure" in describe_lm_error(caught.value)

@@ -8,13 +8,12 @@ import dspy
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 from scripted_responders import GENERIC_CODE, make_responder
 
 from rewardsmith.data import load_dataset, make_task
 from rewardsmith.lm import scripted_lm
 from rewardsmith.metrics import evaluate_function, spearman_metric
-from rewardsmith.programs import RewardProgram, RewardRegressor, SeedProgram
+from rewardsmith.programs import RewardProgram, SeedProgram
 
 GOOD = "def score(attrs):\n    return attrs['composition'] + attrs['lighting']\n"
 #: The writer's loop alone: one sample a round, no prior step, written functions always win.
@@ -229,20 +228,3 @@ def test_seed_program_samples_draw_with_different_seeds_so_a_seeded_engine_varie
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         SeedProgram(samples=3)(**task.inputs())
     assert engine.seeds == [1, 2, 3]
-
-
-def test_regressor_fit_predict_score(scripted):
-    data = load_dataset("seed").frame
-    X, y = data[["composition", "subject_focus", "lighting", "color_palette"]], data.human_score
-    model = RewardRegressor(written(rounds=1)).fit(X, y)
-    predictions = model.predict(X)
-    assert predictions.shape == (len(X),)
-    # the generic function sums the attributes: predictions are that sum times a fitted scale
-    np.testing.assert_allclose(predictions / X.sum(axis=1).to_numpy(),
-                               model.function_.params["scale"], rtol=1e-9)
-    assert model.score(X, y) == pytest.approx(stats.spearmanr(predictions, y).statistic)
-
-
-def test_regressor_predict_before_fit_says_so():
-    with pytest.raises(RuntimeError, match="not fitted"):
-        RewardRegressor().predict(pd.DataFrame({"a": [1.0]}))

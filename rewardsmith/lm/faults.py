@@ -30,7 +30,12 @@ def is_fatal_lm_error(exc: BaseException) -> bool:
 
     if isinstance(exc, LMProviderError) and getattr(exc, "status", None) == 404:
         return True
-    return isinstance(exc, _fatal_types())
+    return isinstance(exc, _fatal_types()) or is_no_lm_error(exc)
+
+
+def is_no_lm_error(exc: BaseException) -> bool:
+    """DSPy's error for a call with no LM configured (a ValueError, told apart by its text)."""
+    return isinstance(exc, ValueError) and str(exc).startswith("No LM is loaded")
 
 
 def describe_lm_error(exc: BaseException) -> str:
@@ -41,6 +46,9 @@ def describe_lm_error(exc: BaseException) -> str:
         LMUnsupportedModelError,
     )
 
+    if is_no_lm_error(exc):
+        return ("no language model is configured: pass --lm SPEC (or lm= in Python), or call "
+                "dspy.configure(lm=...) first")
     model = getattr(exc, "model", None) or "the language model"
     status = getattr(exc, "status", None)
     said = first_line(getattr(exc, "message", None) or str(exc))

@@ -4,11 +4,10 @@ compiling, saving, loading and running them."""
 from .compile import OPTIMIZERS, CompileError, compile, estimate_cost
 from .persist import ProgramFileError
 from .reward_program import Attempt, RewardProgram, code_text
-from .run import RewardRegressor, RunResult, run_program
+from .run import RunResult, run_program
 from .seed_program import SeedProgram
 
 __all__ = [
-    "OPTIMIZERS", "Attempt", "CompileError", "ProgramFileError", "RewardProgram",
-    "RewardRegressor", "RunResult", "SeedProgram", "code_text", "compile", "estimate_cost",
-    "run_program",
+    "OPTIMIZERS", "Attempt", "CompileError", "ProgramFileError", "RewardProgram", "RunResult",
+    "SeedProgram", "code_text", "compile", "estimate_cost", "run_program",
 ]

@@ -1,13 +1,10 @@
-"""Running a (compiled) program on a new dataset, and the scikit-learn style face over it."""
+"""Running a (compiled) program on a new dataset (the scikit-learn face is rewardsmith.sklearn)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-import pandas as pd
-
-from ..metrics.spearman import evaluate_function, spearman
+from ..metrics.spearman import evaluate_function
 from ..sandbox import ScoringFunction
 
 
@@ -52,68 +49,3 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
         attempts=list(prediction.attempts), lm_calls=getattr(prediction, "lm_calls", 0),
         tokens=getattr(prediction, "tokens", 0), task=task,
     )
-
-
-class RewardRegressor:
-    """scikit-learn style: ``RewardRegressor(program, lm=...).fit(X, y).predict(X)``.
-
-    ``X`` is a DataFrame of numeric attribute columns, ``y`` the human judgments. ``fit`` runs the
-    program on all rows of ``X`` (they are the fit rows) and stores the learned function in
-    ``function_``; ``score(X, y)`` is Spearman rho, the quantity the function was written for.
-    """
-
-    def __init__(self, program=None, lm=None, description: str = "", seed: int = 0):
-        self.program = program
-        self.lm = lm
-        self.description = description
-        self.seed = seed
-
-    def fit(self, X: pd.DataFrame, y) -> RewardRegressor:
-        import dspy
-
-        from ..data import load_dataset, make_task
-        from .reward_program import RewardProgram
-
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError("X must be a pandas DataFrame whose columns are the attributes")
-        target = "__target__" if "human_score" in X.columns else "human_score"
-        frame = X.reset_index(drop=True).copy()
-        frame[target] = np.asarray(y, dtype=np.float64)
-        dataset = load_dataset(frame, target=target, attributes=list(X.columns),
-                               description=self.description, name="dataframe")
-        # Every row is a fit row: the caller keeps their own test data.
-        dataset = _all_fit(dataset)
-        task = make_task(dataset, seed=self.seed)
-        program = self.program or RewardProgram(seed=self.seed)
-        if self.lm is not None:
-            with dspy.context(lm=self.lm):
-                prediction = program(**task.inputs())
-        else:
-            prediction = program(**task.inputs())
-        if prediction.function is None:
-            raise RuntimeError("the program produced no valid scoring function; see attempts_")
-        self.function_ = prediction.function
-        self.analysis_ = prediction.analysis
-        self.attempts_ = prediction.attempts
-        self.feature_names_in_ = list(X.columns)
-        return self
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        self._check_fitted()
-        return self.function_.predict(X, self.feature_names_in_)
-
-    def score(self, X: pd.DataFrame, y) -> float:
-        """Spearman rho between ``predict(X)`` and ``y`` (-1.0 for a failing or constant output)."""
-        return spearman(self.predict(X), np.asarray(y, dtype=np.float64))
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "function_"):
-            raise RuntimeError("this RewardRegressor is not fitted yet: call fit(X, y) first")
-
-
-def _all_fit(dataset):
-    from dataclasses import replace
-
-    frame = dataset.frame.copy()
-    frame["split"] = "fit"
-    return replace(dataset, frame=frame, split_column="split")

@@ -1,0 +1,212 @@
+"""``RewardRegressor``: a reward program as a scikit-learn estimator.
+
+``RewardRegressor(...).fit(X, y)`` runs a reward program (by default a fresh ``RewardProgram``)
+on every row of ``X`` and keeps the function it chose in ``function_``; ``predict`` runs that
+function in the sandbox, never in this process. It clones, pickles, and works in pipelines,
+grid searches and ``cross_val_score``. ``score`` is Spearman rho, not R^2: the function is written
+to rank items as people did, and its scale means nothing.
+
+Needs scikit-learn 1.6 or newer (``pip install "rewardsmith[sklearn]"``).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import dspy
+import numpy as np
+import pandas as pd
+
+try:
+    from sklearn.base import BaseEstimator, RegressorMixin, clone
+    from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+except ImportError as exc:  # no scikit-learn, or one older than 1.6 (no validate_data)
+    raise ImportError(
+        "rewardsmith.sklearn (RewardRegressor) needs scikit-learn 1.6 or newer: "
+        'pip install "rewardsmith[sklearn]"'
+    ) from exc
+
+from .data import load_dataset, make_task
+from .fitting import Prior
+from .metrics.spearman import spearman
+from .programs import RewardProgram
+from .sandbox import ScoringFunction
+
+__all__ = ["MIN_SAMPLES", "RewardRegressor"]
+
+#: The fewest rows ``fit`` accepts (as ``load_dataset``): fewer cannot be cross-validated.
+MIN_SAMPLES = 5
+
+
+class RewardRegressor(RegressorMixin, BaseEstimator):
+    """Learn a readable ``score(attrs) -> float`` from attributes ``X`` and human judgments ``y``.
+
+    Parameters
+    ----------
+    program : RewardProgram, SeedProgram, str or os.PathLike, default=None
+        The reward program to run: an instance (copied, never changed by ``fit``), a path to a
+        saved ``RewardProgram`` file (``RewardProgram.from_file``), or None for a fresh
+        ``RewardProgram()``.
+    lm : dspy.LM, default=None
+        The language model. None uses the one configured with ``dspy.configure`` or
+        ``dspy.context``. Clones share it: it is a client, not a value to copy. The adapter is
+        the configured one, or ``dspy.JSONAdapter()`` when none is.
+    rounds, samples : int, default=None
+        Override the program's rounds of writing (0: no writing, only the prior and the
+        statistical candidates) and functions written per round. None keeps the program's own
+        (a fresh ``RewardProgram``: 2 and 2).
+    description : str, default=""
+        What is judged and what the attributes mean, for the prompts.
+    prior : dict or fitting.Prior, default=None
+        Your prior (``{"x0": "higher", "x2": "lower"}``), used instead of asking the LM for one.
+        With ``rounds=0`` and a prior, ``fit`` makes no LM call at all.
+    seed : int, default=0
+        Seeds the profile's example rows and the program's cross-validation folds. The LM's own
+        sampling is outside its reach, hence the ``non_deterministic`` tag.
+
+    Attributes
+    ----------
+    function_ : ScoringFunction
+        The chosen function; ``function_.source`` is its code, ``function_.export(path)`` writes
+        it as a standalone file. Its attribute names are ``feature_names_in_`` when ``X`` had
+        string column names, else ``x0 .. x{n-1}``.
+    analysis_ : str
+        The LM's analysis of the table ("" when nothing was written).
+    attempts_ : list of Attempt
+        Every written function with its feedback and cross-validated rho.
+    prior_ : fitting.Prior or None
+        The prior the program used (yours, the LM's, or None).
+    chosen_ : str
+        The name of the winning candidate (``"attempt 2"``, ``"ridge"``, ...).
+    standings_ : str
+        Every candidate's cross-validated rho, the chosen one marked.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+    """
+
+    def __init__(self, program=None, lm=None, *, rounds: int | None = None,
+                 samples: int | None = None, description: str = "", prior=None, seed: int = 0):
+        self.program = program
+        self.lm = lm
+        self.rounds = rounds
+        self.samples = samples
+        self.description = description
+        self.prior = prior
+        self.seed = seed
+
+    # -- scikit-learn API ----------------------------------------------------------------------
+    def fit(self, X, y):
+        """Run the program on all rows of ``X`` (all of them fit rows); returns self."""
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
+                             ensure_min_samples=MIN_SAMPLES)
+        if not np.any(y != y[0]):
+            raise ValueError(f"y is constant ({y[0]:g} in all {len(y)} samples): there is no "
+                             "ranking to learn; RewardRegressor needs at least two target values")
+        names = (list(self.feature_names_in_) if hasattr(self, "feature_names_in_")
+                 else [f"x{i}" for i in range(X.shape[1])])
+        prior = self.prior
+        if prior is not None and not isinstance(prior, Prior):
+            prior = Prior.from_dict(prior, known=names)  # an unknown name fails before any call
+        program = self._program()
+        lm = self.lm if self.lm is not None else dspy.settings.lm
+        if lm is None and _lm_calls(program, prior) > 0:
+            raise RuntimeError(
+                "RewardRegressor needs a language model: pass lm=rewardsmith.make_lm(...) or "
+                "call dspy.configure(lm=...) first (rounds=0 with a prior= needs none)")
+        task = make_task(self._dataset(X, y, names), seed=self.seed)
+        with dspy.context(lm=lm, adapter=dspy.settings.adapter or dspy.JSONAdapter()):
+            prediction = program(**task.inputs(), prior=prior)
+        if prediction.function is None:
+            raise RuntimeError("the program produced no usable scoring function; its attempts: "
+                               + "; ".join(a.feedback for a in prediction.attempts))
+        # A function without a bound sandbox runs in the process-wide one and pickles.
+        self.function_ = ScoringFunction(prediction.function.source, names,
+                                         name=prediction.function.name)
+        self.analysis_ = prediction.analysis
+        self.attempts_ = list(prediction.attempts)
+        self.prior_ = prediction.prior
+        self.chosen_ = prediction.chosen
+        self.standings_ = prediction.standings
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """The function's score of every row of ``X``, run in the sandbox (float64, shape (n,))."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return np.asarray(self.function_.predict(X), dtype=np.float64)
+
+    def score(self, X, y) -> float:
+        """Spearman rho between ``predict(X)`` and ``y`` -- not R^2 as for other regressors.
+
+        The function is written to rank items as people did; its scale means nothing. A constant
+        or non-finite output scores -1.0. ``cross_val_score`` and ``GridSearchCV`` use this
+        unless given another ``scoring``.
+        """
+        predictions = self.predict(X)
+        y = np.asarray(y, dtype=np.float64).ravel()
+        check_consistent_length(predictions, y)
+        return spearman(predictions, y)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True  # an LM that samples writes another function each fit
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
+    def __sklearn_clone__(self):
+        # As sklearn's clone, except that the LM is shared, not deep-copied: it is a client (an
+        # API connection, a local server, a cache), and some cannot be copied at all.
+        params = self.get_params(deep=False)
+        lm = params.pop("lm")
+        return type(self)(lm=lm, **{k: clone(v, safe=False) for k, v in params.items()})
+
+    # -- internals -----------------------------------------------------------------------------
+    def _program(self):
+        """A program of the caller's own to run and change: a fresh one, one from a file, or a
+        copy of the instance given; with ``rounds``, ``samples`` and ``seed`` applied."""
+        settings = {"rounds": self.rounds, "samples": self.samples}
+        if self.program is None:
+            return RewardProgram(**{k: v for k, v in settings.items() if v is not None},
+                                 seed=self.seed)
+        if isinstance(self.program, (str, os.PathLike)):
+            program = RewardProgram.from_file(self.program)
+        else:
+            program = copy.deepcopy(self.program)
+        for name, value in settings.items():
+            if value is None:
+                continue
+            if not hasattr(program, name):
+                raise ValueError(f"{name}={value!r} does not apply to a "
+                                 f"{type(program).__name__}; leave {name}=None")
+            setattr(program, name, value)
+        if hasattr(program, "seed"):
+            program.seed = self.seed
+        return program
+
+    def _dataset(self, X, y, names):
+        """The rows as a ``Dataset`` whose rows are all fit rows (the caller keeps test data)."""
+        frame = pd.DataFrame(X, columns=names)
+        target, split = _free_name(names, "human_score"), _free_name(names, "split")
+        frame[target] = y
+        frame[split] = "fit"
+        return load_dataset(frame, target=target, attributes=names, split_column=split,
+                            description=self.description or None, name="X")
+
+
+def _lm_calls(program, prior) -> int:
+    """The most LM calls ``program`` makes for one task (a prior given skips eliciting one)."""
+    calls = program.lm_calls_per_run()
+    if prior is not None and getattr(program, "elicit_prior", False):
+        calls -= 1
+    return calls
+
+
+def _free_name(taken, name: str) -> str:
+    candidate, k = name, 0
+    while candidate in taken:
+        k += 1
+        candidate = f"{name}_{k}"
+    return candidate
