@@ -193,8 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_evaluate)
 
     from .bench.cli import add_bench_commands
+    from .scoring.cli import add_score_command
 
     add_bench_commands(sub)
+    add_score_command(sub)
     return parser
 
 

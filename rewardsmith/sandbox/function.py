@@ -73,6 +73,40 @@ class ScoringFunction:
         columns, matrix = self._matrix(rows, attributes)
         return self._run(columns, matrix)
 
+    def score_frame(self, frame: pd.DataFrame, attributes: list[str] | None = None, *,
+                    sandbox=None, chunk_rows: int = 100_000) -> pd.Series:
+        """Score every row of a DataFrame; a Series with ``frame``'s index, named ``score``.
+
+        The same values as ``predict``, faster on big tables: in the sandbox, the function is
+        called once per chunk with whole numpy columns when it is plain arithmetic (math functions
+        included), and once per row otherwise (``if`` on an attribute, ``max(a, b)``, ...). The
+        choice is checked against the row path on a sample; rows where numpy flags what a float
+        would raise on (x / 0, log(0), ...), or with an inf/NaN input or result, are scored row by
+        row, so errors are the row path's. ``result.attrs["score_mode"]``
+        says which way it went ("columns" or "rows"). ``sandbox`` defaults to the function's own,
+        else the process-wide column-mode pool.
+        """
+        from ..scoring.frame import score_frame
+
+        return score_frame(self, frame, attributes, sandbox=sandbox, chunk_rows=chunk_rows)
+
+    @property
+    def sandbox(self):
+        """The sandbox this function was bound to, or None (the process-wide one is used)."""
+        return self._sandbox
+
+    def __getstate__(self) -> dict:
+        # Source text travels, a live worker process does not: an unpickled function (in a Dask
+        # or Spark worker, say) runs in that process's own sandbox.
+        state = dict(self.__dict__)
+        state["_sandbox"] = None
+        state.pop("_tree", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._tree = check_source(self.source)  # checked again where it will run
+
     def _run(self, columns, matrix, param_sets=None) -> np.ndarray:
         sandbox = self._sandbox or default_sandbox()
         return sandbox.evaluate(self.source, columns, matrix, param_sets, checked=True)

@@ -12,9 +12,11 @@ worker and waits for it, so no process outlives the pool.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -36,11 +38,12 @@ class SandboxPool:
     ``workers`` defaults to the number of usable CPUs. ``timeout_s``, ``cpu_s`` and ``memory_mb``
     are the limits of each call and each worker, as for ``Sandbox``. Workers start on first use and
     stay warm between ``evaluate_many`` calls; a closed pool cannot be used again. A context
-    manager: leaving the ``with`` block closes it.
+    manager: leaving the ``with`` block closes it. ``columns=True`` makes every worker a column-mode
+    one (``Sandbox(columns=True)``).
     """
 
     def __init__(self, workers: int | None = None, timeout_s: float = 10.0, cpu_s: float = 10.0,
-                 memory_mb: int = 1024):
+                 memory_mb: int = 1024, *, columns: bool = False):
         workers = default_workers() if workers is None else int(workers)
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
@@ -48,7 +51,9 @@ class SandboxPool:
         self.timeout_s = timeout_s
         self.cpu_s = cpu_s
         self.memory_mb = memory_mb
-        self._sandboxes = [Sandbox(timeout_s=timeout_s, cpu_s=cpu_s, memory_mb=memory_mb)
+        self.columns = columns
+        self._sandboxes = [Sandbox(timeout_s=timeout_s, cpu_s=cpu_s, memory_mb=memory_mb,
+                                   columns=columns)
                            for _ in range(workers)]
         self._closed = False
         self._busy = threading.Lock()  # one evaluate_many at a time
@@ -114,6 +119,19 @@ class SandboxPool:
                 self._idle.append(sandbox)
                 self._idle_changed.notify()
 
+    @contextlib.contextmanager
+    def borrowed(self) -> Iterator[Sandbox]:
+        """One free worker for a series of calls (e.g. a table's chunk scored by columns, then
+        some of its rows one by one), so that the rows it caches are used again; other threads
+        get the other workers meanwhile."""
+        sandbox = self._borrow()
+        try:
+            yield sandbox
+        finally:
+            with self._idle_changed:
+                self._idle.append(sandbox)
+                self._idle_changed.notify()
+
     def worker_pids(self) -> list[int]:
         """Process ids of the workers now running (for monitoring)."""
         return [sandbox.pid for sandbox in self._sandboxes if sandbox.pid is not None]
@@ -173,3 +191,16 @@ def default_sandbox() -> SandboxPool:
         if _default is None:
             _default = SandboxPool()
         return _default
+
+
+_default_columns: SandboxPool | None = None
+
+
+def default_column_pool() -> SandboxPool:
+    """The process-wide pool of column-mode workers (``columns=True``), for scoring big tables;
+    kept apart from ``default_sandbox()`` so that its workers stay free of numpy."""
+    global _default_columns
+    with _default_lock:
+        if _default_columns is None:
+            _default_columns = SandboxPool(columns=True)
+        return _default_columns

@@ -10,6 +10,9 @@ scoring itself. The worker gets:
 - an address-space limit (memory) and a per-call CPU-time limit, set inside the worker;
 - a wall-clock limit enforced here: past it the whole process group is SIGKILLed and a fresh worker
   is started on the next call. A thread cannot be killed; a process can.
+
+``Sandbox(columns=True)`` adds column mode (``evaluate_columns``: ``score`` called once with whole
+columns as numpy arrays, see ``worker_columns.py``); only such a worker imports numpy.
 """
 
 from __future__ import annotations
@@ -79,13 +82,16 @@ class Sandbox:
     """A warm, isolated worker process for evaluating scoring functions on batches of rows.
 
     ``timeout_s`` is the wall-clock limit of one call, ``cpu_s`` its CPU-time limit and
-    ``memory_mb`` the worker's address-space limit. Thread-safe: calls are serialised.
+    ``memory_mb`` the worker's address-space limit. ``columns=True`` gives the worker numpy and
+    column mode (``evaluate_columns``). Thread-safe: calls are serialised.
     """
 
-    def __init__(self, timeout_s: float = 10.0, cpu_s: float = 10.0, memory_mb: int = 1024):
+    def __init__(self, timeout_s: float = 10.0, cpu_s: float = 10.0, memory_mb: int = 1024,
+                 *, columns: bool = False):
         self.timeout_s = timeout_s
         self.cpu_s = cpu_s
         self.memory_mb = memory_mb
+        self.columns = columns
         self._proc: subprocess.Popen | None = None
         self._loaded: set[str] = set()
         self._lock = threading.Lock()
@@ -114,9 +120,40 @@ class Sandbox:
     def evaluate_packed(self, source: str, rows: Rows, param_sets=None) -> np.ndarray:
         """``evaluate`` on rows already packed (a pool packs a table once for all workers).
         The source must have passed ``check_source``."""
+        return self._evaluate(source, rows, param_sets, by_columns=False)
+
+    def evaluate_columns(self, source: str, rows: Rows, param_sets=None) -> np.ndarray:
+        """Call ``score`` once with whole columns (``attrs = {name: float64 array}``).
+
+        Same results shape as ``evaluate_packed``. Raises ``SandboxError`` when the function does
+        not work on columns (an ``if`` on a column, ``max(a, b)``, a result that is not n floats,
+        ...) or this sandbox was made without ``columns=True``; the caller then scores row by row.
+        Where a float would raise (x / 0, log(0), overflow) numpy raises ``FloatingPointError``:
+        the caller then scores those rows row by row, and rows with inf/NaN inputs too. The
+        source must have passed ``check_source``.
+        """
+        if not self.columns:
+            raise SandboxError("this sandbox has no column mode; make it with columns=True")
+        return self._evaluate(source, rows, param_sets, by_columns=True)
+
+    def drop(self, rows: Rows) -> None:
+        """Let the worker forget ``rows`` (it caches a few tables); streaming callers free each
+        chunk this way. A no-op when the worker does not hold them."""
+        with self._lock:
+            if rows.key not in self._loaded or self._proc is None or self._proc.poll() is not None:
+                return
+            self._loaded.discard(rows.key)
+            try:
+                self._roundtrip({"op": "drop", "key": rows.key}, b"", timeout=self.timeout_s)
+            except SandboxError:
+                pass  # the worker died: it holds nothing any more, and the next call restarts it
+
+    def _evaluate(self, source, rows, param_sets, *, by_columns: bool) -> np.ndarray:
         with self._lock:
             header = {"op": "eval", "key": rows.key, "source": source,
                       "param_sets": param_sets, "cpu_s": self.cpu_s}
+            if by_columns:
+                header["columns"] = True
             reply, data = self._request_with_rows(header, rows.key, rows.columns, rows.n,
                                                   rows.payload)
         if not reply.get("ok"):
@@ -187,8 +224,11 @@ class Sandbox:
         if self._final:
             raise SandboxError("the sandbox was closed for good (its pool is closed)")
         self._kill()
+        argv = [sys.executable, "-I", "-S", str(WORKER_PATH), str(self.memory_mb)]
+        if self.columns:
+            argv.append(_numpy_dir())  # the only path the worker gets: -I -S leaves out the rest
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(WORKER_PATH), str(self.memory_mb)],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -262,6 +302,11 @@ class Sandbox:
             chunks.append(chunk)
             remaining -= len(chunk)
         return b"".join(chunks)
+
+
+def _numpy_dir() -> str:
+    """The directory numpy is imported from here, for a column-mode worker."""
+    return str(Path(np.__file__).resolve().parent.parent)
 
 
 def _describe_exit(code: int) -> str:

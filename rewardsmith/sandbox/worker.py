@@ -11,10 +11,17 @@ payload whose byte length the header gives. Requests:
   caches the rows as a list of dicts under K (a hash chosen by the parent).
 - ``{"op": "eval", "key": K, "source": S, "param_sets": [dict, ...] | null, "cpu_s": T}``:
   runs ``score`` on every cached row, once per parameter set (``null`` = the source's own values),
-  and answers with float64 outputs.
+  and answers with float64 outputs. With ``"columns": true`` (column mode, below) ``score`` is
+  called once per parameter set with ``attrs = {column: float64 array}``.
+- ``{"op": "drop", "key": K}``: forgets the rows cached under K (a caller streaming a big table
+  frees each chunk as soon as it is scored).
 
 Replies: ``{"ok": true, "shape": [sets, n]}`` + payload, or
 ``{"ok": false, "error": E, "line": L}``.
+Column mode: started as ``worker.py MEMORY_MB NUMPY_DIR``, the worker imports numpy from
+NUMPY_DIR and ``worker_columns.py`` (beside this file) during setup, before the audit hook and the
+limits; without NUMPY_DIR it imports neither.
+
 The worker dies (and the parent restarts it) when a limit is hit: SIGXCPU for CPU time, MemoryError
 for the address-space limit, SIGKILL from the parent for wall-clock time.
 
@@ -95,9 +102,11 @@ def _error_line(exc):
 _COMPILE_FLAGS = __future__.annotations.compiler_flag
 
 
-def _compile(source):
-    namespace = {"__builtins__": _BUILTINS, "__name__": "scoring_function"}
+def _compile(source, builtins=None, gate=None):
+    namespace = {"__builtins__": builtins or _BUILTINS, "__name__": "scoring_function"}
     code = compile(source, "<scoring-function>", "exec", flags=_COMPILE_FLAGS, dont_inherit=True)
+    if gate is not None:
+        gate(code)  # before exec: module-level code runs there
     exec(code, namespace)
     fn = namespace.get("score")
     if not callable(fn):
@@ -105,12 +114,16 @@ def _compile(source):
     return namespace, fn
 
 
-def _run(namespace, fn, rows, params):
+def _set_params(namespace, params):
     if params is not None:
         base = namespace.get("PARAMS")
         merged = dict(base) if isinstance(base, dict) else {}
         merged.update(params)
         namespace["PARAMS"] = merged
+
+
+def _run(namespace, fn, rows, params):
+    _set_params(namespace, params)
     out = array("d")
     append = out.append
     for i, attrs in enumerate(rows):
@@ -128,11 +141,50 @@ def _run(namespace, fn, rows, params):
 
 def _build_rows(columns, n, payload):
     """The float64 column-major payload as a list of ``{column: value}`` dicts, one per row."""
+    if not columns:  # a function that reads no attribute still scores every row
+        return [{} for _ in range(n)]
     values = array("d")
     values.frombytes(payload)
     cols = [values[j * n:(j + 1) * n] for j in range(len(columns))]
     del values
     return [dict(zip(columns, row, strict=True)) for row in zip(*cols, strict=True)]
+
+
+def _run_columns(column_mode, namespace, fn, table, params):
+    _set_params(namespace, params)
+    return column_mode.as_column(fn(table.attrs()), table.n)
+
+
+def _rows_of(table, tables):
+    """The per-row dicts of a cached table; a column-mode table builds them on first use."""
+    if isinstance(table, list):
+        return table
+    if table.rows is None:
+        try:
+            table.rows = _build_rows(table.columns, table.n, table.payload)
+        except MemoryError:
+            for other in tables.values():  # the other tables' row dicts can be rebuilt later
+                if not isinstance(other, list):
+                    other.rows = None
+            table.rows = _build_rows(table.columns, table.n, table.payload)
+    return table.rows
+
+
+def _column_mode(numpy_dir):
+    """Import numpy and ``worker_columns`` (beside this file) while imports are still allowed."""
+    # One BLAS thread: otherwise the import reserves a buffer per core, which eats into the
+    # memory limit, and scoring never multiplies matrices anyway.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    sys.dont_write_bytecode = True  # no .pyc written into the numpy installation
+    paths = [os.path.dirname(os.path.abspath(__file__)), numpy_dir]
+    sys.path[:0] = paths
+    try:
+        import worker_columns
+    finally:
+        del sys.path[:len(paths)]
+    worker_columns.prepare()
+    return worker_columns
 
 
 def _limit_cpu(seconds):
@@ -166,6 +218,8 @@ def _audit(event, args):
 
 def main():
     memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
+    column_mode = _column_mode(sys.argv[2]) if len(sys.argv) > 2 else None
+    column_builtins = column_mode.builtins_table(_BUILTINS) if column_mode else None
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -196,6 +250,16 @@ def main():
             # nearly spent, and a large table is no fault of the next candidate.
             _limit_cpu(_LOAD_CPU_S)
             columns, n = header["columns"], header["n"]
+            if column_mode is not None:
+                try:  # a view of the payload; per-row dicts only when a row call needs them
+                    tables[header["key"]] = column_mode.Table(columns, n, payload)
+                except ValueError as exc:
+                    _send(out, {"ok": False, "error": f"ValueError: {exc}"})
+                    continue
+                while len(tables) > _MAX_ROW_SETS:
+                    tables.pop(next(iter(tables)))
+                _send(out, {"ok": True})
+                continue
             try:
                 rows = _build_rows(columns, n, payload)
             except MemoryError:
@@ -216,26 +280,42 @@ def main():
                 tables.pop(next(iter(tables)))
             _send(out, {"ok": True})
         elif op == "eval":
-            rows = tables.get(header["key"])
-            if rows is None:
+            table = tables.get(header["key"])
+            if table is None:
                 _send(out, {"ok": False, "error": "rows not loaded", "missing_rows": True})
                 continue
             _limit_cpu(header.get("cpu_s", 10))
             try:
                 source = header["source"]
-                entry = compiled.get(source)
+                by_columns = bool(header.get("columns"))
+                if by_columns and column_mode is None:
+                    raise RuntimeError("this sandbox has no column mode")
+                cache_key = ("columns", source) if by_columns else source
+                entry = compiled.get(cache_key)
                 if entry is None:
-                    entry = _compile(source)
-                    compiled[source] = entry
+                    if by_columns:
+                        entry = _compile(source, column_builtins, column_mode.gate)
+                    else:
+                        entry = _compile(source)
+                    compiled[cache_key] = entry
                     while len(compiled) > _MAX_COMPILED:
                         compiled.pop(next(iter(compiled)))
                 namespace, fn = entry
                 original = namespace.get("PARAMS")
                 param_sets = header.get("param_sets") or [None]
                 result = array("d")
+                if by_columns:
+                    n = table.n
+                else:
+                    rows = _rows_of(table, tables)
+                    n = len(rows)
                 try:
                     for params in param_sets:
-                        result.extend(_run(namespace, fn, rows, params))
+                        if by_columns:
+                            result.frombytes(
+                                _run_columns(column_mode, namespace, fn, table, params))
+                        else:
+                            result.extend(_run(namespace, fn, rows, params))
                 finally:
                     namespace["PARAMS"] = original
             except RecursionError:
@@ -248,8 +328,11 @@ def main():
                 message = f"{type(exc).__name__}: {exc}"[:500]
                 _send(out, {"ok": False, "error": message, "line": _error_line(exc)})
                 continue
-            _send(out, {"ok": True, "shape": [len(param_sets), len(rows)],
+            _send(out, {"ok": True, "shape": [len(param_sets), n],
                         "nbytes": len(result) * 8}, result.tobytes())
+        elif op == "drop":
+            tables.pop(header.get("key"), None)
+            _send(out, {"ok": True})
         else:
             _send(out, {"ok": False, "error": f"unknown op {op!r}"})
 

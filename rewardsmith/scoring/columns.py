@@ -1,0 +1,89 @@
+"""Which columns of a table a scoring function reads, and the error when one is missing.
+
+A function that touches ``attrs`` only as ``attrs["name"]`` or ``attrs.get("name", ...)`` reads
+exactly those names: only they are sent to the sandbox (a wide table costs nothing extra), and a
+missing ``attrs["name"]`` column is reported before anything is scored. A function that loops over
+``attrs`` or passes it on may read any column: it gets every numeric column, as ``predict`` gives.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..data.dataset import DatasetError
+
+
+class MissingColumnError(DatasetError):
+    """The table lacks a column the function reads. One line: the column, and the fix."""
+
+
+@dataclass(frozen=True)
+class ColumnReads:
+    """``required``: names read as ``attrs["name"]`` (first line of each); ``optional``: names
+    read only as ``attrs.get("name", ...)``; ``dynamic``: ``attrs`` is used some other way, so the
+    function may read any column."""
+
+    required: dict[str, int] = field(default_factory=dict)
+    optional: dict[str, int] = field(default_factory=dict)
+    dynamic: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        """Every name read literally, in the order of first use."""
+        lines = {**self.optional, **self.required}
+        return sorted(lines, key=lambda name: (lines[name], name))
+
+
+def column_reads(source: str) -> ColumnReads:
+    """The columns ``score`` reads (``source`` has passed ``check_source``)."""
+    tree = ast.parse(source)
+    score = next((s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == "score"),
+                 None)
+    if score is None or len(score.args.args) != 1:
+        return ColumnReads(dynamic=True)
+    param = score.args.args[0].arg
+    parents = {child: node for node in ast.walk(score) for child in ast.iter_child_nodes(node)}
+    required: dict[str, int] = {}
+    optional: dict[str, int] = {}
+    for node in ast.walk(score):
+        if isinstance(node, ast.arg) and node.arg == param and node is not score.args.args[0]:
+            return ColumnReads(dynamic=True)  # a nested function or lambda reuses the name
+        if not (isinstance(node, ast.Name) and node.id == param):
+            continue
+        if not isinstance(node.ctx, ast.Load):
+            return ColumnReads(dynamic=True)  # rebound: no longer the table's row
+        parent = parents.get(node)
+        key = _literal_key(node, parent, parents)
+        if key is None:
+            return ColumnReads(dynamic=True)
+        name, is_get = key
+        target = optional if is_get else required
+        target.setdefault(name, node.lineno)
+    optional = {name: line for name, line in optional.items() if name not in required}
+    return ColumnReads(required, optional)
+
+
+def _literal_key(node, parent, parents) -> tuple[str, bool] | None:
+    if (isinstance(parent, ast.Subscript) and parent.value is node
+            and isinstance(parent.slice, ast.Constant) and isinstance(parent.slice.value, str)):
+        return parent.slice.value, False
+    call = parents.get(parent)
+    if (isinstance(parent, ast.Attribute) and parent.attr == "get"
+            and isinstance(call, ast.Call) and call.func is parent and call.args
+            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+        return call.args[0].value, True
+    return None
+
+
+def missing_column(name: str, available: Iterable[str], *, line: int = 0,
+                   where: str = "the table") -> MissingColumnError:
+    """The one-line error for a column the function reads and ``where`` lacks."""
+    at = f" (line {line})" if line else ""
+    shown = list(available)
+    listing = ", ".join(shown[:20]) + (", ..." if len(shown) > 20 else "")
+    return MissingColumnError(
+        f"the function reads column {name!r}{at}, which {where} lacks; add that column or rename "
+        f"the matching one to {name!r} (columns: {listing or 'none'})"
+    )
