@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from dspy.utils.callback import BaseCallback
 
 from .faults import describe_lm_error, first_line, is_fatal_lm_error
+from .usage import tokens_of
 
 
 class StopRun(BaseException):  # noqa: N818 (a signal, like KeyboardInterrupt, not an error)
@@ -165,10 +166,7 @@ def _entry_tokens(entry: dict) -> int:
                      "completion_tokens": getattr(stored, "output_tokens", None)}
         elif isinstance(stored, dict):
             usage = stored
-    total = usage.get("total_tokens")
-    if total is None:
-        total = (usage.get("prompt_tokens") or 0) + (usage.get("completion_tokens") or 0)
-    return int(total or 0)
+    return tokens_of(usage)
 
 
 def _duration(seconds: float) -> str:
