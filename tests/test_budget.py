@@ -36,14 +36,15 @@ def runs_on_an_unseen_dataset(program) -> bool:
 
 
 @pytest.mark.parametrize("optimizer", ["gepa", "bootstrap", "mipro"])
-def test_call_budget_stops_the_compile_without_going_past_it(capsys, tasks, optimizer):
+def test_call_budget_stops_the_compile_without_going_past_it(caplog, tasks, optimizer):
+    caplog.set_level("INFO", logger="rewardsmith")
     unlimited, engine = compile_with(tasks, optimizer=optimizer, verbose=False)
     assert unlimited.stopped_early_ is None and engine.calls >= 3
     limit = min(5, engine.calls - 1)
     compiled, engine = compile_with(tasks, optimizer=optimizer, max_lm_calls=limit)
     assert engine.calls <= limit  # real calls: the scripted engine's own count
     assert f"budget ({limit} calls) is spent" in compiled.stopped_early_
-    err = capsys.readouterr().err
+    err = caplog.text  # logged for the user (the command shows it on stderr)
     assert f"stopped after {limit} LM calls" in err and "keeping the best program so far" in err
     assert runs_on_an_unseen_dataset(compiled)
 

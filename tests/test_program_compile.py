@@ -88,8 +88,9 @@ def test_empty_trainset_is_refused():
         compile(RewardProgram(), [], verbose=False)
 
 
-def test_projected_cost_is_printed_before_compiling(capsys, tasks):
+def test_projected_cost_is_logged_before_compiling(caplog, tasks):
+    caplog.set_level("INFO", logger="rewardsmith")
     lm, _ = scripted_lm(make_responder())
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         compile(RewardProgram(rounds=1), tasks, optimizer="none", budget=5)
-    assert "budget 5 metric calls" in capsys.readouterr().err
+    assert "budget 5 metric calls" in caplog.text
