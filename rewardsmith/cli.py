@@ -21,6 +21,7 @@ from .cli_options import (
     add_run_dir_arguments,
     configure_lm,
     load_data,
+    non_negative_int,
     parse_fit_sizes,
     parse_seeds,
     positive_float,
@@ -139,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "'all' for every fit row (default: 20,50)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds; one task per dataset, "
                    "fit size and seed (default: 0)")
-    p.add_argument("--rounds", type=positive_int, default=2,
-                   help="rounds of writing per task (default: 2)")
+    p.add_argument("--rounds", type=non_negative_int, default=2,
+                   help="rounds of writing per task; 0 compiles the prior step alone (the "
+                   "prior and the statistical candidates, no code written) (default: 2)")
     p.add_argument("--samples", type=positive_int, default=2,
                    help="functions written per round, the later ones sampled (default: 2)")
     p.add_argument("--out", required=True, help="where to write the program JSON")

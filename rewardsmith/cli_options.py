@@ -64,6 +64,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or a positive integer")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:

@@ -195,3 +195,22 @@ def test_compile_with_threads_scores_tasks_in_parallel_and_saves(capsys, tmp_pat
                                "--no-cache")
     assert code == 0, err
     assert json.loads(program.read_text())["format"] == "rewardsmith-program"
+
+
+def test_compile_with_rounds_zero_compiles_the_prior_step_alone(capsys, tmp_path):
+    program = tmp_path / "program.json"
+    with FakeOpenAIServer(make_responder(prior={"composition": "higher"})) as server:
+        code, _, err = run_cli(capsys, "compile", "--data", "seed,fed_turn", "--optimizer",
+                               "bootstrap", "--budget", "2", "--fit-sizes", "20", "--rounds", "0",
+                               "--out", str(program), "--lm", "openai/fake-model", "--api-base",
+                               server.url, "--no-cache")
+        assert not any("`code`" in p for p in server.prompts)  # nothing was written
+    assert code == 0, err
+    assert json.loads(program.read_text())["config"]["rounds"] == 0
+
+
+def test_compile_refuses_negative_rounds(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["compile", "--data", "seed", "--rounds", "-1", "--out", "x.json"])
+    assert exc.value.code == 2
+    assert "--rounds: must be 0 or a positive integer" in capsys.readouterr().err
