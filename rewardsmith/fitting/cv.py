@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from .rank import spearman
 
 #: Up to this many rows, leave-one-out; above it, ``REPEATS`` x ``FOLDS``-fold.
 LOO_MAX_ROWS = 40
@@ -60,12 +61,5 @@ def cross_validate(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], 
         for test in repeat:
             train = np.setdiff1d(everything, test, assume_unique=True)
             predicted[test] = fit_predict(train, test)
-        rhos.append(_rho(predicted, y))
+        rhos.append(spearman(predicted, y))
     return CVScore(float(np.mean(rhos)), float(np.std(rhos)), scheme_name(n))
-
-
-def _rho(predicted: np.ndarray, y: np.ndarray) -> float:
-    if not np.all(np.isfinite(predicted)) or np.ptp(predicted) == 0:
-        return -1.0
-    rho = stats.spearmanr(predicted, y).statistic
-    return float(rho) if np.isfinite(rho) else -1.0

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from ..fitting.rank import FAILURE_SCORE, spearman
 from ..sandbox import SandboxError, ScoringFunction, UnsafeCodeError
-
-FAILURE_SCORE = -1.0
 
 
 @dataclass
@@ -31,15 +30,6 @@ class Evaluation:
     reason: str = ""  # why it failed or scored -1, in words the LLM can act on
     line: int = 0
     outputs: np.ndarray | None = field(default=None, repr=False)
-
-
-def spearman(outputs: np.ndarray, target: np.ndarray) -> float:
-    """Spearman rho with the failure rules of the metric (non-finite or constant -> -1)."""
-    outputs = np.asarray(outputs, dtype=np.float64)
-    if len(outputs) < 2 or not np.all(np.isfinite(outputs)) or np.ptp(outputs) == 0:
-        return FAILURE_SCORE
-    rho = stats.spearmanr(outputs, target).statistic
-    return float(rho) if np.isfinite(rho) else FAILURE_SCORE
 
 
 def evaluate_function(function, rows) -> Evaluation:
