@@ -2,7 +2,9 @@
 
 Subcommands: ``datasets`` (the built-in tables), ``check`` (run a scoring function through the
 sandbox on a table and print its rho), ``baseline`` (the linear baselines a learned function must
-beat). Bad input ends with one ``error: ...`` line and exit code 2, never a traceback.
+beat), ``compile``, ``run`` and ``evaluate`` (here); ``bench``/``report`` (``bench/cli.py``) and
+``score`` (``scoring/cli.py``). Bad input ends with one ``error: ...`` line and exit code 2, never
+a traceback. The library logs; ``main`` shows its INFO messages on stderr.
 """
 
 from __future__ import annotations
