@@ -7,17 +7,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The dev extra installs dask and distributed: without them this file fails, it does not skip.
+import dask.dataframe as dd
+import distributed
 import numpy as np
 import pandas as pd
 import pytest
 from sandbox_helpers import body
 
 from rewardsmith.sandbox import ScoringFunction
-
-dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
-
-from rewardsmith.scoring.dask import score_dask  # noqa: E402
+from rewardsmith.scoring.dask import score_dask
 
 LINEAR = body("return 2.0 * attrs['a'] - attrs['b']")
 BRANCHING = body("if attrs['a'] > 0:", "    return attrs['b']", "return -attrs['a']")
