@@ -48,8 +48,10 @@ def run_compile(run_dir, call_log, resume=False) -> int:
     tasks = make_tasks(["seed", "fed_turn"], fit_sizes=[20], seeds=[0])
     lm, engine = scripted_lm(logging_responder(call_log))
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        compile(RewardProgram(rounds=2), tasks, optimizer="gepa", budget=20, run_dir=run_dir,
-                resume=resume, verbose=False)
+        # The written function always wins (min_gain -2), so a better one scores better and
+        # GEPA has something to keep.
+        compile(RewardProgram(rounds=2, min_gain=-2.0), tasks, optimizer="gepa", budget=20,
+                run_dir=run_dir, resume=resume, verbose=False)
     return engine.calls
 
 

@@ -8,7 +8,9 @@ import sys
 
 import dspy
 import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
 from scripted_responders import GENERIC_CODE, make_responder
 
 import rewardsmith.lm
@@ -416,7 +418,7 @@ def test_cells_from_before_a_methods_latest_revision_are_run_again(tmp_path):
         run_bench(*args, out_dir=tmp_path, progress=False)
         log = tmp_path / "cells.jsonl"
         records = [json.loads(line) for line in log.read_text().splitlines()]
-        assert [r["setup"].get("revision") for r in records] == [2, 3]
+        assert [r["setup"].get("revision") for r in records] == [3, 3]
         records[1]["setup"]["revision"] = 2  # as written before the seed method's revision 3
         log.write_text("".join(json.dumps(r) + "\n" for r in records))
         with pytest.MonkeyPatch.context() as mp:
@@ -451,3 +453,57 @@ def test_the_prior_method_asks_once_and_records_the_winner_and_the_priors_agreem
     assert record["chosen"] in {c["name"] for c in record["candidates"]}
     assert record["prior"]["attributes"]["lighting"]["direction"] == "lower"
     assert record["prior_agreement"][1] == 2
+
+
+def repeated_rows_dataset(repeats=10):
+    """40 fit rows and 20 held-out rows, ``repeats`` of which repeat a fit row's attributes."""
+    rng = np.random.default_rng(0)
+    fit = rng.normal(size=(40, 3))
+    held = np.vstack([fit[:repeats], rng.normal(size=(20 - repeats, 3))])
+    X = np.vstack([fit, held])
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["t"] = X @ [1.0, -0.5, 0.2] + 0.5 * rng.normal(size=len(X))
+    frame["split"] = ["train"] * 40 + ["test"] * 20
+    return load_dataset(frame, target="t", split_column="split", name="repeats")
+
+
+def test_held_out_rows_that_repeat_fit_rows_are_scored_apart(tmp_path):
+    results = run_bench([repeated_rows_dataset()], ["ridge"], [None], [0], out_dir=tmp_path,
+                        progress=False)
+    (record,) = results.records
+    assert record["heldout_seen"] == 10
+    task = make_task(repeated_rows_dataset(), seed=0)
+    outputs = evaluate_function(results_function(record), task.heldout_rows).outputs
+    assert record["unseen_rho"] == pytest.approx(
+        stats.spearmanr(outputs[10:], task.heldout_rows.y[10:]).statistic)
+    assert record["rho"] == pytest.approx(
+        stats.spearmanr(outputs, task.heldout_rows.y).statistic)
+    text = (tmp_path / "results.md").read_text()
+    assert "## Held-out rows that repeat no fit row" in text and "10 of 20" in text
+
+
+def test_no_repeat_table_when_no_held_out_row_repeats_a_fit_row(tmp_path):
+    results = run_bench([repeated_rows_dataset(repeats=0)], ["ridge"], [None], [0],
+                        out_dir=tmp_path, progress=False)
+    assert results.records[0]["heldout_seen"] == 0
+    assert results.records[0]["unseen_rho"] == results.records[0]["rho"]
+    assert "repeat no fit row" not in (tmp_path / "results.md").read_text()
+
+
+def test_cells_from_before_unseen_rows_were_scored_are_run_again(tmp_path):
+    args = ("fed_turn", ["ridge", "ols"], [8], [0])
+    run_bench(*args, out_dir=tmp_path, progress=False)
+    log = tmp_path / "cells.jsonl"
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    del records[0]["unseen_rho"]  # as written before unseen rows were scored
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with pytest.MonkeyPatch.context() as mp:
+        computed = _counting(mp)
+        run_bench(*args, out_dir=tmp_path, progress=False)
+    assert computed == [("fed_turn", "ridge", 0)]
+
+
+def results_function(record):
+    from rewardsmith.sandbox import ScoringFunction
+
+    return ScoringFunction(record["source"], ("a", "b", "c"))

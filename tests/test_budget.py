@@ -22,10 +22,11 @@ def tasks():
     return make_tasks(["seed", "fed_turn"], fit_sizes=[20], seeds=[0])
 
 
-def compile_with(tasks, responder=None, budget=6, **options):
+def compile_with(tasks, responder=None, budget=6, program=None, **options):
     lm, engine = scripted_lm(responder or make_responder())
+    program = program or RewardProgram(rounds=2, samples=1)
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        compiled = compile(RewardProgram(rounds=2, samples=1), tasks, budget=budget, **options)
+        compiled = compile(program, tasks, budget=budget, **options)
     return compiled, engine
 
 
@@ -61,13 +62,19 @@ def improving(prompt):
     return {"new_instruction": "IMPROVED: say that every attribute rises with the judgment."}
 
 
+def written_always_wins():
+    """A program whose written function wins whatever its CV score (min_gain -2), so a better
+    written function is a better score (else ridge may win both ways and GEPA sees no gain)."""
+    return RewardProgram(rounds=2, samples=1, min_gain=-2.0)
+
+
 def test_gepa_keeps_its_best_candidate_so_far(tasks):
     unlimited, engine = compile_with(tasks, improving, optimizer="gepa", budget=12,
-                                     verbose=False)
+                                     verbose=False, program=written_always_wins())
     assert "IMPROVED" in unlimited.analyze.signature.instructions
     # Stop at the last call: GEPA has accepted the improved candidate and is trying another.
     compiled, _ = compile_with(tasks, improving, optimizer="gepa", budget=12, verbose=False,
-                               max_lm_calls=engine.calls - 1)
+                               max_lm_calls=engine.calls - 1, program=written_always_wins())
     assert "GEPA candidate 1 of 2" in compiled.stopped_early_
     assert compiled.analyze.signature.instructions == unlimited.analyze.signature.instructions
     assert compiled.write.signature.instructions == unlimited.write.signature.instructions

@@ -84,13 +84,15 @@ def test_written_weights_are_fitted_in_closed_form_and_the_peak_is_searched():
     rows = RowTable(frame, ["x"], "t")
     source = ('PARAMS = {"w": 1.0, "c": 3.0}\n'
               'def score(attrs):\n    return PARAMS["w"] * (attrs["x"] - PARAMS["c"]) ** 2\n')
-    judge = Judge(rows, min_gain=0.01)
+    judge = Judge(rows, min_gain=0.01, select_terms=False)  # the written form against a line
     attempt = judge.judge(1, source)
     fitted = ScoringFunction(attempt.source)
     assert fitted.params["w"] < 0  # the written sign was wrong; the rows overrule it
     assert fitted.params["c"] == 3.75  # the grid point nearest the true peak at 4
     assert attempt.cv_rho > 0.9 and "closed form" in attempt.feedback
     assert judge.winner().name == "attempt 1"  # a straight line cannot rank a peak
+    # With selected terms competing, hinges can bend around the peak too: a line still loses.
+    assert Judge(rows, min_gain=0.01).winner().name == "selected terms"
 
 
 def test_a_function_that_fails_on_the_rows_is_reported_not_raised():
@@ -143,3 +145,30 @@ def test_tiny_tables_still_get_candidates(n):
     fit, _ = draw(7, n)
     judge = Judge(fit, prior_of(TRUTH))
     assert judge.winner().function is not None
+
+
+def with_cv(judge, **scores):
+    """The judge with its statistical candidates' CV scores set by hand."""
+    from rewardsmith.fitting import CVScore
+
+    for c in judge.candidates:
+        if c.name.replace(" ", "_") in scores:
+            c.cv = CVScore(scores[c.name.replace(" ", "_")], 0.0, "by hand")
+    return judge
+
+
+def test_the_shrunk_ridge_is_overruled_only_by_more_than_min_gain():
+    fit, _ = draw(5, 20)
+    judge = Judge(fit, prior_of(TRUTH), min_gain=0.01)
+    assert with_cv(judge, prior=0.805, ridge=0.80, shrunk_ridge=0.80).statistical_choice.name \
+        == "shrunk ridge"
+    assert with_cv(judge, prior=0.815, ridge=0.82, shrunk_ridge=0.80).statistical_choice.name \
+        == "ridge"
+    assert with_cv(judge, prior=0.85, ridge=0.82, shrunk_ridge=0.80).statistical_choice.name \
+        == "prior"
+
+
+def test_the_seed_programs_judge_never_overrules_its_default():
+    fit, _ = draw(6, 20)
+    judge = with_cv(Judge(fit, min_gain=float("inf")), ridge=0.1)
+    assert judge.statistical_choice.name == "ridge"

@@ -1,7 +1,8 @@
 """RewardProgram on one task with a scripted LM: recovery through feedback, no leaks, usage.
 
 Most tests here are about the writer's loop, so they run the program with ``WRITTEN``: one sample
-a round, no prior step, and a written function always preferred to the statistical candidates.
+a round, no prior step, no selected terms, and a written function always preferred to the
+statistical candidates.
 """
 
 import dspy
@@ -17,7 +18,7 @@ from rewardsmith.programs import RewardProgram, SeedProgram
 
 GOOD = "def score(attrs):\n    return attrs['composition'] + attrs['lighting']\n"
 #: The writer's loop alone: one sample a round, no prior step, written functions always win.
-WRITTEN = {"samples": 1, "elicit_prior": False, "min_gain": -2.0}
+WRITTEN = {"samples": 1, "elicit_prior": False, "min_gain": -2.0, "select_terms": False}
 
 
 def written(**settings) -> RewardProgram:

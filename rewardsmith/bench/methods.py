@@ -1,14 +1,14 @@
 """The benchmark's methods: each turns one task's fit rows into a function and its held-out rho.
 
 Every method sees the fit rows only; the held-out rows are used once, after the function is fixed,
-to score it. ``RUNNERS`` maps a method name to ``runner(task, program) -> dict`` (the measured
-fields of a cell record); it is a plain dict so tests can wrap a runner. The heavy imports sit
+to score it. ``RUNNERS`` maps a method name to ``runner(task, program) -> dict``: the measured
+fields of a cell record, with ``predictions`` for the held-out rows (None when the method produced
+no function), from which the runner of the cells computes every held-out score the same way. It
+is a plain dict so tests can wrap a runner. The heavy imports sit
 inside the runners: the CLI reads the method names here when it only builds its help.
 """
 
 from __future__ import annotations
-
-import math
 
 LM_METHODS = ("compiled", "uncompiled", "seed", "prior")
 LINEAR_METHODS = ("signed_mean", "ols", "ridge")
@@ -18,8 +18,10 @@ DEFAULT_METHODS = (*LM_METHODS, *LINEAR_METHODS)
 #: method's cells instead of mixing old and new ones. Revision 1 is not written into a cell, so
 #: cells from before revisions existed still match. seed 2: each sample is drawn with its own seed.
 #: 2 (compiled, uncompiled) and 3 (seed): the elicited prior, closed-form fits and selection by
-#: cross-validation (issue 13). prior 2: the statistical answer is the shrunk ridge.
-REVISIONS = {"compiled": 2, "uncompiled": 2, "seed": 3, "prior": 2}
+#: cross-validation (issue 13). prior 2: the statistical answer is the shrunk ridge. 3 (compiled,
+#: uncompiled, prior): pooled cross-validation centres each fold's predictions (it was noise where
+#: an attribute sits far from zero), duplicates share a fold, and selected terms compete.
+REVISIONS = {"compiled": 3, "uncompiled": 3, "seed": 3, "prior": 3}
 
 
 def run_program(task, program) -> dict:
@@ -27,14 +29,13 @@ def run_program(task, program) -> dict:
     from dspy.utils.usage_tracker import track_usage
 
     from ..lm.usage import usage_totals
-    from ..metrics import FAILURE_SCORE, evaluate_function
 
     with track_usage() as usage:  # nested trackers roll up, so the program's own one is counted
         prediction = program(**task.inputs())
     function = prediction.function
     calls, tokens = usage_totals(usage)
     return {
-        "rho": evaluate_function(function, task.heldout_rows).rho if function else FAILURE_SCORE,
+        "predictions": _predictions(function, task),
         "complexity": function.complexity if function else None,
         "lm_calls": calls,
         "tokens": tokens,
@@ -62,29 +63,42 @@ def run_linear(name: str):
     """A runner for one of the linear baselines, scored exactly as ``run_baselines`` scores it."""
 
     def runner(task, program=None) -> dict:
-        from ..metrics import run_baselines
+        from ..metrics import BASELINES
 
-        result = run_baselines(task.fit_rows, task.heldout_rows, names=(name,))[0]
-        return {"rho": result.rho, "complexity": result.function.complexity,
-                "source": result.function.source}
+        function = BASELINES[name](task.fit_rows)
+        return {"predictions": _predictions(function, task), "complexity": function.complexity,
+                "source": function.source}
 
     return runner
 
 
 def run_gbm(task, program=None) -> dict:
-    """Gradient boosting as a black-box reference: a rho, no readable source."""
-    from ..metrics import FAILURE_SCORE, gradient_boosting_rho
+    """Gradient boosting as a black-box reference: predictions, no readable source."""
+    from ..metrics import gradient_boosting_predictions
 
-    rho = gradient_boosting_rho(task.fit_rows, task.heldout_rows, seed=task.seed)
-    return {"rho": rho if math.isfinite(rho) else FAILURE_SCORE, "source": None}
+    return {"predictions": gradient_boosting_predictions(task.fit_rows, task.heldout_rows.X,
+                                                         seed=task.seed), "source": None}
 
 
 def run_ebm(task, program=None) -> dict:
-    """An explainable boosting machine as an additive reference: a rho, no readable source."""
-    from ..metrics import FAILURE_SCORE, ebm_rho
+    """An explainable boosting machine as an additive reference: predictions, no source."""
+    from ..metrics import ebm_predictions
 
-    rho = ebm_rho(task.fit_rows, task.heldout_rows, seed=task.seed)
-    return {"rho": rho if math.isfinite(rho) else FAILURE_SCORE, "source": None}
+    if len(task.fit_rows) < 2:  # one row ranks nothing
+        return {"predictions": None, "source": None}
+    return {"predictions": ebm_predictions(task.fit_rows, task.heldout_rows.X, seed=task.seed),
+            "source": None}
+
+
+def _predictions(function, task):
+    """The function's outputs on the held-out rows; None when there is no function or it fails
+    there (the cell then scores -1, as the metric scores a failing function)."""
+    from ..metrics import evaluate_function
+
+    if function is None:
+        return None
+    evaluation = evaluate_function(function, task.heldout_rows)
+    return evaluation.outputs if evaluation.ok else None
 
 
 def sklearn_available() -> bool:

@@ -20,8 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
-from ..metrics import FAILURE_SCORE
+from ..data import seen_in_fit
+from ..fitting.rank import FAILURE_SCORE, spearman
 from .cells import CellLog
 from .errors import BenchError
 from .methods import (
@@ -81,8 +84,10 @@ def run_bench(datasets, methods, fit_sizes, seeds, *, program_path=None, compile
         "rewardsmith_version": __version__, "dspy_version": dspy.__version__,
     }
     log = CellLog(Path(out_dir) / "cells.jsonl", resume=resume)
+    # Cells from before the unseen rows were scored (no "unseen_rho") are computed again.
     finished = {key: r for key, r in log.read().items()
-                if r.get("error") is None and r.get("setup") == setups.get(key[1])}
+                if r.get("error") is None and r.get("setup") == setups.get(key[1])
+                and "unseen_rho" in r}
     records = _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finished,
                          progress, deadline)
     return BenchResults(records, config, summarize(records, config)).write(out_dir)
@@ -246,16 +251,30 @@ def _run_cell(method, task, program, seen, fit_size, setup) -> dict:
         measured, error = RUNNERS[method](task, program), None
     except Exception as exc:  # recorded, shown, and retried on the next run
         measured, error = {}, f"{type(exc).__name__}: {exc}"
+    predictions = measured.pop("predictions", None)
     record = {
         "dataset": task.dataset, "seen": seen, "method": method, "fit_size": fit_size,
         "seed": task.seed, "fit_rows": len(task.fit_rows), "heldout_rows": len(task.heldout_rows),
-        "rho": FAILURE_SCORE, "complexity": None, "lm_calls": 0, "tokens": 0, "source": None,
+        "complexity": None, "lm_calls": 0, "tokens": 0, "source": None,
         "analysis": "", "attempts": [], "note": "", **measured,
+        **heldout_scores(predictions, task),
         "wall_s": time.perf_counter() - started, "error": error, "setup": setup,
     }
-    if not isinstance(record["rho"], (int, float)) or not math.isfinite(record["rho"]):
-        record["rho"] = FAILURE_SCORE
     return _finite(record)
+
+
+def heldout_scores(predictions, task) -> dict:
+    """Held-out rho on every held-out row, and on those whose attributes no fit row repeats
+    (``unseen_rho``; the same rows when none repeats one). No predictions score -1."""
+    seen = seen_in_fit(task.fit_rows, task.heldout_rows)
+    scores = {"rho": FAILURE_SCORE, "unseen_rho": FAILURE_SCORE, "heldout_seen": int(seen.sum())}
+    if predictions is None:
+        return scores
+    predictions = np.asarray(predictions, dtype=np.float64)
+    y = task.heldout_rows.y
+    scores["rho"] = spearman(predictions, y)
+    scores["unseen_rho"] = spearman(predictions[~seen], y[~seen])
+    return scores
 
 
 def _finite(value):

@@ -1,5 +1,6 @@
 """The numbers a reader takes away: means over seeds with bootstrap intervals, the headline on
-unseen datasets only, the linear bar per unseen dataset and size, and paired comparisons.
+unseen datasets only, the linear bar per unseen dataset and size, paired comparisons, and the
+same means on the held-out rows that repeat no fit row where some do (``data/overlap.py``).
 
 Every interval resamples per-seed values (numpy ``default_rng(0)``, 2000 resamples, percentiles
 2.5 and 97.5), so the same records always give the same summary. With one seed the interval is
@@ -42,14 +43,17 @@ def summarize(records: list[dict], config: dict) -> dict:
     datasets, methods = config["datasets"], config["methods"]
     sizes, seeds = config["fit_sizes"], config["seeds"]
     rho = {(r["dataset"], r["method"], r["fit_size"], r["seed"]): r["rho"] for r in records}
+    unseen_rho = {(r["dataset"], r["method"], r["fit_size"], r["seed"]): r.get("unseen_rho")
+                  for r in records}
     seen = {r["dataset"]: r["seen"] for r in records}
     unseen = [d for d in datasets if not seen.get(d, False)]
     seeds_done = {f: [s for s in seeds if all((d, m, f, s) in rho for d in datasets
                                               for m in methods)] for f in sizes}
     complete = [f for f in sizes if len(seeds_done[f]) == len(seeds)]
 
-    def per_seed(data, method, fit_sizes, versus=None) -> list[float]:
-        """For each seed, the mean over (dataset, size) cells of rho (or of rho - versus's rho)."""
+    def per_seed(data, method, fit_sizes, versus=None, scores=rho) -> list[float]:
+        """For each seed, the mean over (dataset, size) cells of rho (or of rho - versus's rho);
+        ``scores=unseen_rho`` for the held-out rows that repeat no fit row."""
         values = []
         for seed in seeds:
             cells = []
@@ -57,8 +61,8 @@ def summarize(records: list[dict], config: dict) -> dict:
                 for f in fit_sizes:
                     if seed not in seeds_done[f]:
                         continue
-                    a = rho.get((d, method, f, seed))
-                    b = rho.get((d, versus, f, seed)) if versus else 0.0
+                    a = scores.get((d, method, f, seed))
+                    b = scores.get((d, versus, f, seed)) if versus else 0.0
                     if a is not None and b is not None:
                         cells.append(a - b)
             if cells:
@@ -69,6 +73,13 @@ def summarize(records: list[dict], config: dict) -> dict:
         {"dataset": d, "seen": seen.get(d, False), "method": m, "fit_size": f,
          "fit_rows": _fit_rows(records, d, f), **bootstrap_interval(per_seed([d], m, [f]))}
         for d in datasets for f in sizes for m in methods
+    ]
+    # Where held-out rows repeat fit rows, the same means on the rows that repeat none.
+    unseen_groups = [
+        {"dataset": d, "method": m, "fit_size": f, "fit_rows": _fit_rows(records, d, f),
+         **_repeats(records, d, f), **bootstrap_interval(per_seed([d], m, [f], scores=unseen_rho))}
+        for d in datasets for f in sizes if _repeats(records, d, f)["heldout_seen"]
+        for m in methods
     ]
     headline = [{"method": m, **bootstrap_interval(per_seed(unseen, m, complete))}
                 for m in methods] if unseen and complete else []
@@ -92,6 +103,7 @@ def summarize(records: list[dict], config: dict) -> dict:
         "missing_cells": len(datasets) * len(methods) * len(sizes) * len(seeds) - len(rho),
         "seen_datasets": [d for d in datasets if d not in unseen],
         "groups": groups,
+        "unseen_groups": unseen_groups,
         "headline": headline,
         "headline_by_fit_size": by_size,
         "linear_bar": _linear_bar(groups, unseen, sizes, methods),
@@ -104,6 +116,13 @@ def _fit_rows(records, dataset, fit_size) -> int | None:
     rows = [r.get("fit_rows") for r in records
             if r["dataset"] == dataset and r["fit_size"] == fit_size]
     return rows[0] if rows else None
+
+
+def _repeats(records, dataset, fit_size) -> dict:
+    """How many held-out rows repeat a fit row's attributes (the most over seeds)."""
+    mine = [r for r in records if r["dataset"] == dataset and r["fit_size"] == fit_size]
+    return {"heldout_seen": max((r.get("heldout_seen") or 0 for r in mine), default=0),
+            "heldout_rows": max((r.get("heldout_rows") or 0 for r in mine), default=0)}
 
 
 def _linear_bar(groups, unseen, sizes, methods) -> list[dict]:

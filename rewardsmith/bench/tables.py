@@ -126,6 +126,9 @@ def all_tables(results) -> list[Table]:
                             "fit sizes of the difference in held-out rho; 'beats it' means the "
                             "whole interval is above zero.",
                             ["comparison", "mean difference", "seeds", "beats it"], rows))
+    repeats = unseen_table(results)
+    if repeats is not None:
+        tables.append(repeats)
     choices = choice_table(results)
     if choices is not None:
         tables.append(choices)
@@ -138,6 +141,28 @@ def all_tables(results) -> list[Table]:
                         ["method", "cells", "failed", "complexity", "LM calls", "tokens",
                          "wall s"], rows))
     return tables
+
+
+def unseen_table(results) -> Table | None:
+    """Held-out rho on the rows that repeat no fit row, where some held-out rows repeat one."""
+    found = results.summary.get("unseen_groups") or []
+    if not found:
+        return None
+    methods = results.config["methods"]
+    cell = {(g["dataset"], g["method"], g["fit_size"]): g for g in found}
+    rows = []
+    for g in found:
+        if g["method"] != methods[0]:
+            continue
+        rows.append([g["dataset"], size_label(g["fit_size"], g["fit_rows"]),
+                     f"{g['heldout_seen']} of {g['heldout_rows']}",
+                     *(interval_text(cell[(g["dataset"], m, g["fit_size"])]) for m in methods)])
+    return Table("Held-out rows that repeat no fit row",
+                 "Where some held-out rows have exactly the attribute values of a fit row, a "
+                 "model that memorises scores well on them; these are the means over seeds of "
+                 "rho on the other held-out rows. 'repeats': held-out rows that repeat a fit "
+                 "row (the most over seeds).",
+                 ["dataset", "fit rows", "repeats", *methods], rows)
 
 
 def choice_table(results) -> Table | None:

@@ -3,6 +3,7 @@ cut into tasks for the DSPy program."""
 
 from .dataset import Dataset, DatasetError
 from .loading import builtin_info, builtin_names, load_dataset
+from .overlap import seen_in_fit
 from .profile import profile
 from .rows import RowTable
 from .tasks import make_task, make_tasks, split_frames
@@ -17,5 +18,6 @@ __all__ = [
     "make_task",
     "make_tasks",
     "profile",
+    "seen_in_fit",
     "split_frames",
 ]

@@ -6,6 +6,11 @@ Three statistical candidates are always there, fitted on the attributes themselv
 - ``ridge``: plain ridge, penalty by leave-one-out (the baseline to beat);
 - ``shrunk ridge``: ridge shrunk toward the prior, penalty and the prior's scale by leave-one-out.
 
+With at least ``terms.MIN_ROWS`` fit rows a fourth joins them, ``selected terms``: a short sum of
+hinges, logs and products of attributes chosen by forward selection (``fitting/terms.py``). Like
+a written function it is a challenger: it wins only when its CV score beats the statistical
+answer's. Its CV score repeats the selection inside every training fold.
+
 The written functions join them (``written.py``). Each is rendered as readable code.
 """
 
@@ -15,7 +20,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..fitting import CVScore, cross_validate, fit_linear, linear_function
+from ..fitting import (
+    CVScore,
+    cross_validate,
+    duplicate_groups,
+    fit_linear,
+    fit_terms,
+    linear_function,
+    select_terms,
+    term_matrix,
+    terms_function,
+)
+from ..fitting.terms import MAX_TERMS, MIN_ROWS
 from ..sandbox import ScoringFunction
 
 #: Statistical candidates, by the fitting mode that makes them.
@@ -31,6 +47,7 @@ class Candidate:
     cv: CVScore | None
     detail: str = ""          # how its numbers were fitted, in words
     written: bool = False     # written by the language model (else statistical)
+    challenger: bool = False  # wins only by beating the statistical answer (written or terms)
 
     @property
     def cv_rho(self) -> float:
@@ -41,22 +58,53 @@ class Candidate:
                 "written": self.written}
 
 
-def statistical_candidates(rows, cv_rows, prior_vector: np.ndarray, seed: int = 0
-                           ) -> list[Candidate]:
-    """The prior alone, ridge and shrunk ridge on ``rows``' attributes, scored on ``cv_rows``."""
+def statistical_candidates(rows, cv_rows, prior_vector: np.ndarray, seed: int = 0,
+                           groups=None) -> list[Candidate]:
+    """The prior alone, ridge and shrunk ridge on ``rows``' attributes, scored on ``cv_rows``
+    (``groups``: its rows that must share a fold)."""
     modes = ["ridge"] + (["prior", "shrunk"] if np.any(prior_vector) else [])
     found = []
     for name, mode in STATISTICAL.items():
         if mode not in modes:
             continue
         cv = cross_validate(_fit_predict(cv_rows.X, cv_rows.y, prior_vector, mode),
-                            cv_rows.y, seed)
+                            cv_rows.y, seed, groups)
         fit = fit_linear(rows.X, rows.y, prior_vector, mode=mode)
         doc = describe(name, fit, len(rows))
         function = linear_function(name.replace(" ", "_"), doc, fit.intercept, fit.coef,
                                    rows.attributes)
         found.append(Candidate(name, function, cv, _detail(mode, fit)))
     return found
+
+
+def terms_candidate(rows, cv_rows, seed: int = 0, groups=None) -> Candidate | None:
+    """Selected terms (see the module docstring); None under ``MIN_ROWS`` fit rows or when the
+    selection keeps no term."""
+    if len(rows) < MIN_ROWS:
+        return None
+    X, y = cv_rows.X, cv_rows.y
+
+    def fit_predict(train, test):
+        inner = None if groups is None else groups[train]
+        terms = select_terms(X[train], y[train], groups=inner, seed=seed)
+        if not terms:
+            return np.zeros(len(test))
+        return fit_terms(X[train], y[train], terms).rank_score(term_matrix(terms, X[test]))
+
+    cv = cross_validate(fit_predict, y, seed, groups)
+    all_groups = duplicate_groups(rows.X)
+    terms = select_terms(rows.X, rows.y, groups=all_groups, seed=seed)
+    if not terms:
+        return None
+    fit = fit_terms(rows.X, rows.y, terms)
+    doc = (f"{len(terms)} terms chosen from hinges, logs and products of the attributes by "
+           f"forward selection on {len(rows)} fit rows (at most {MAX_TERMS}); ridge penalty "
+           f"{fit.penalty:.4g} by leave-one-out.")
+    function = terms_function("selected_terms", doc, fit.intercept, fit.coef, terms,
+                              rows.attributes)
+    return Candidate("selected terms", function, cv,
+                     f"{len(terms)} terms by forward selection, ridge penalty {fit.penalty:.3g}",
+                     challenger=True)
 
 
 def _fit_predict(X, y, prior_vector, mode):

@@ -31,10 +31,10 @@ class WrittenFit:
 
 
 def fit_written(function: ScoringFunction, rows, cv_rows, sandbox, seed: int = 0, *,
-                fit: bool = True) -> WrittenFit:
+                fit: bool = True, groups=None) -> WrittenFit:
     """Fit ``function`` on ``rows`` and score it by cross-validation on ``cv_rows``; with
-    ``fit=False`` (or no PARAMS) it is scored as written. Raises ``SandboxError`` when the
-    function fails on the rows."""
+    ``fit=False`` (or no PARAMS) it is scored as written. ``groups``: ``cv_rows`` that must share
+    a fold. Raises ``SandboxError`` when the function fails on the rows."""
     columns = list(rows.attributes)
     if not (fit and function.params):
         outputs = sandbox.evaluate(function.source, columns, cv_rows.X, checked=True)
@@ -42,14 +42,14 @@ def fit_written(function: ScoringFunction, rows, cv_rows, sandbox, seed: int = 0
         return WrittenFit(function, cv, "scored as written, nothing fitted")
     form = find_linear_form(function, sandbox, columns, cv_rows.X, seed)
     if form is not None:
-        fitted = _fit_linear_form(form, function, rows, cv_rows, sandbox, seed)
+        fitted = _fit_linear_form(form, function, rows, cv_rows, sandbox, seed, groups)
         if fitted is not None:
             return fitted
     return _fit_general(function, rows, cv_rows, sandbox, seed)
 
 
 # -- closed form ------------------------------------------------------------------------------
-def _fit_linear_form(form: LinearForm, function, rows, cv_rows, sandbox, seed):
+def _fit_linear_form(form: LinearForm, function, rows, cv_rows, sandbox, seed, groups=None):
     columns = list(rows.attributes)
     shapes, offsets, designs = _designs(form, sandbox, columns, cv_rows.X)
     if not shapes:
@@ -62,7 +62,7 @@ def _fit_linear_form(form: LinearForm, function, rows, cv_rows, sandbox, seed):
         model, fit = _best(models, train, y)
         return fit.rank_score(model.columns[test])
 
-    cv = cross_validate(fit_predict, y, seed)
+    cv = cross_validate(fit_predict, y, seed, groups)
     i = int(np.argmin([m.fit(slice(None), y).loo_mse for m in models]))
     shape = shapes[i]
     (b_all,), (phi_all,) = form.design(sandbox, columns, rows.X, [shape])

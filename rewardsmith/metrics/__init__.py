@@ -3,7 +3,9 @@
 from .baselines import (
     BASELINES,
     BaselineResult,
+    ebm_predictions,
     ebm_rho,
+    gradient_boosting_predictions,
     gradient_boosting_rho,
     ols,
     ridge,
@@ -22,7 +24,9 @@ from .spearman import (
 )
 
 __all__ = [
-    "BASELINES", "FAILURE_SCORE", "BaselineResult", "Evaluation", "complexity", "ebm_rho",
-    "evaluate_function", "feedback_text", "gradient_boosting_rho", "ols", "ridge",
+    "BASELINES", "FAILURE_SCORE", "BaselineResult", "Evaluation", "complexity", "ebm_predictions",
+    "ebm_rho",
+    "evaluate_function", "feedback_text", "gradient_boosting_predictions",
+    "gradient_boosting_rho", "ols", "ridge",
     "run_baselines", "signed_mean", "spearman", "spearman_feedback_metric", "spearman_metric",
 ]

@@ -99,20 +99,33 @@ def run_baselines(fit, heldout, names=tuple(BASELINES)) -> list[BaselineResult]:
 
 
 def gradient_boosting_rho(fit, heldout, seed: int = 0) -> float:
-    """Held-out rho of scikit-learn's GradientBoostingRegressor: a black-box reference only."""
+    """Held-out rho of scikit-learn's gradient boosting: a black-box reference."""
+    predicted = gradient_boosting_predictions(fit, heldout.X, seed)
+    return float(stats.spearmanr(predicted, heldout.y).statistic)
+
+
+def gradient_boosting_predictions(fit, X, seed: int = 0) -> np.ndarray:
+    """Scikit-learn's gradient boosting fitted on ``fit``, predicting the rows of ``X``."""
     try:
         from sklearn.ensemble import GradientBoostingRegressor
     except ImportError:
         raise ImportError(
             "gradient boosting needs scikit-learn: pip install 'rewardsmith[sklearn]'"
         ) from None
-    model = GradientBoostingRegressor(random_state=seed).fit(fit.X, fit.y)
-    return float(stats.spearmanr(model.predict(heldout.X), heldout.y).statistic)
+    return GradientBoostingRegressor(random_state=seed).fit(fit.X, fit.y).predict(X)
 
 
 def ebm_rho(fit, heldout, seed: int = 0) -> float:
     """Held-out rho of interpret's ExplainableBoostingRegressor: an additive reference (a shape
     function per attribute plus pairwise terms), readable as plots, not as ``score(attrs)``."""
+    if len(fit.y) < 2:
+        return float("nan")  # one row ranks nothing: a constant prediction, as gbm's would be
+    return float(stats.spearmanr(ebm_predictions(fit, heldout.X, seed), heldout.y).statistic)
+
+
+def ebm_predictions(fit, X, seed: int = 0) -> np.ndarray:
+    """Interpret's ExplainableBoostingRegressor fitted on ``fit`` (at least 2 rows), predicting
+    the rows of ``X``."""
     try:
         from interpret.glassbox import ExplainableBoostingRegressor
     except ImportError:
@@ -121,8 +134,6 @@ def ebm_rho(fit, heldout, seed: int = 0) -> float:
             "pip install 'rewardsmith[sklearn]'"
         ) from None
     rows = len(fit.y)
-    if rows < 2:
-        return float("nan")  # one row ranks nothing: a constant prediction, as gbm's would be
     # Each outer bag stops early on a validation share of the fit rows, the library's 15% rounded
     # down. Under 7 rows that is no row at all, so no bag can stop and each of the 14 runs every
     # one of max_rounds (minutes for 5 rows); hold back one row instead. From 7 rows on, defaults.
@@ -132,4 +143,4 @@ def ebm_rho(fit, heldout, seed: int = 0) -> float:
         n_jobs=1,  # bags one after another in this process: no worker pool on a small machine
         random_state=seed,
     ).fit(fit.X, fit.y)
-    return float(stats.spearmanr(model.predict(heldout.X), heldout.y).statistic)
+    return model.predict(X)

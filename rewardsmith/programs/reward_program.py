@@ -73,6 +73,7 @@ class RewardProgram(SavableProgram, dspy.Module):
         elicit_prior: bool = True,
         fit_constants: bool = True,
         lift_constants: bool = True,
+        select_terms: bool = True,
         seed: int = 0,
     ):
         super().__init__()
@@ -83,6 +84,7 @@ class RewardProgram(SavableProgram, dspy.Module):
         self.elicit_prior = elicit_prior
         self.fit_constants = fit_constants
         self.lift_constants = lift_constants
+        self.select_terms = select_terms
         self.seed = seed
         # Caps on reply length keep a small local model from rambling (about 6 tokens/s on
         # 2 cores, and a 1.5B model loops without a frequency penalty); JSONAdapter repairs a
@@ -104,7 +106,8 @@ class RewardProgram(SavableProgram, dspy.Module):
             # rounds=0 writes nothing: the prior and the statistical candidates alone.
             analysis = self._analyze(description, schema, profile) if self.rounds else ""
             judge = Judge(fit_rows, prior, seed=self.seed, min_gain=self.min_gain,
-                          fit_constants=self.fit_constants, lift_constants=self.lift_constants)
+                          fit_constants=self.fit_constants, lift_constants=self.lift_constants,
+                          select_terms=self.select_terms)
             context = writer_context(analysis, prior, fit_rows.attributes)
             attempts: list[Attempt] = []
             best, stale = -2.0, 0

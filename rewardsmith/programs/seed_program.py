@@ -38,8 +38,9 @@ class SeedProgram(SavableProgram, dspy.Module):
 
     def forward(self, description: str, schema: str, profile: str, fit_rows,
                 prior=None) -> dspy.Prediction:
-        # The judge scores each sample as written (the seed fitted nothing) on the fit rows.
-        judge = Judge(fit_rows, fit_constants=False, min_gain=float("inf"))
+        # The judge scores each sample as written (the seed fitted nothing) on the fit rows, and
+        # selects no terms: the seed's answer is always its best sample.
+        judge = Judge(fit_rows, fit_constants=False, min_gain=float("inf"), select_terms=False)
         attempts: list[Attempt] = []
         with track_usage() as usage:
             self._sample(description, schema, profile, judge, attempts)
