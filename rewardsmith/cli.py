@@ -338,6 +338,11 @@ def _cmd_run(args) -> int:
         baselines = run_baselines(result.task.fit_rows, result.task.heldout_rows)
         print("baselines on the same rows: "
               + ", ".join(f"{b.name} rho {b.rho:.3f}" for b in baselines))
+        if result.heldout_seen:
+            print(f"note: {result.heldout_seen} of {result.heldout_rows} held-out rows repeat a "
+                  "fit row's attributes exactly, where a model that memorises looks good; on "
+                  f"the other {result.heldout_rows - result.heldout_seen}: rho "
+                  f"{result.unseen_rho:.3f}")
     else:
         print(f"no held-out rows in {result.dataset}: rho not measured")
     print(f"complexity {result.function.complexity}; LM calls {result.lm_calls}, "

@@ -214,3 +214,21 @@ def test_compile_refuses_negative_rounds(capsys):
         main(["compile", "--data", "seed", "--rounds", "-1", "--out", "x.json"])
     assert exc.value.code == 2
     assert "--rounds: must be 0 or a positive integer" in capsys.readouterr().err
+
+
+def test_run_notes_held_out_rows_that_repeat_fit_rows(capsys, tmp_path, monkeypatch):
+    import rewardsmith.lm
+    from rewardsmith.lm import scripted_lm
+    from rewardsmith.programs import RewardProgram
+
+    lm, _ = scripted_lm(make_responder())
+    monkeypatch.setattr(rewardsmith.lm, "make_lm", lambda *a, **k: lm)
+    program = tmp_path / "program.json"
+    RewardProgram(rounds=1, samples=1).save(program)
+    # fed_turn's ratings are few discrete levels: 10 of its 75 held-out replies repeat a fit one.
+    code, out, err = run_cli(capsys, "run", "--program", str(program), "--data", "fed_turn",
+                             "--no-cache")
+    assert code == 0, err
+    note = next(line for line in out.splitlines() if line.startswith("note: "))
+    assert note.startswith("note: 10 of 75 held-out rows repeat a fit row's attributes exactly")
+    assert "on the other 65: rho " in note

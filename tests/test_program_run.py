@@ -229,3 +229,27 @@ def test_seed_program_samples_draw_with_different_seeds_so_a_seeded_engine_varie
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         SeedProgram(samples=3)(**task.inputs())
     assert engine.seeds == [1, 2, 3]
+
+
+def test_a_run_reports_rho_on_held_out_rows_that_repeat_no_fit_row():
+    rng = np.random.default_rng(0)
+    fit = rng.normal(size=(30, 3))
+    X = np.vstack([fit, fit[:6], rng.normal(size=(6, 3))])  # 6 of 12 held-out rows repeat
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["t"] = X @ [1.0, -0.5, 0.2] + 0.5 * rng.normal(size=len(X))
+    frame["split"] = ["train"] * 30 + ["test"] * 12
+    data = load_dataset(frame, target="t", split_column="split", name="repeats")
+    lm, _ = scripted_lm(make_responder())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        result = written(rounds=1).run(data)
+    outputs = evaluate_function(result.function, result.task.heldout_rows).outputs
+    y = result.task.heldout_rows.y
+    assert result.heldout_seen == 6
+    assert result.unseen_rho == pytest.approx(spearman_of(outputs[6:], y[6:]))
+    assert result.rho == pytest.approx(spearman_of(outputs, y))
+
+
+def spearman_of(a, b):
+    from scipy import stats
+
+    return stats.spearmanr(a, b).statistic

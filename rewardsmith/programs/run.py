@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..fitting.rank import FAILURE_SCORE, spearman
 from ..metrics.spearman import evaluate_function
 from ..sandbox import ScoringFunction
 
@@ -25,11 +26,13 @@ class RunResult:
     lm_calls: int = 0
     tokens: int = 0
     task: object = field(default=None, repr=False)  # the dspy.Example the program ran on
+    heldout_seen: int = 0         # held-out rows whose attributes repeat a fit row's exactly
+    unseen_rho: float | None = None  # rho on the other held-out rows (None without held-out rows)
 
 
 def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
                 **load_options) -> RunResult:
-    from ..data import Dataset, load_dataset, make_task
+    from ..data import Dataset, load_dataset, make_task, seen_in_fit
     from ..fitting import Prior
 
     dataset = data if isinstance(data, Dataset) else load_dataset(data, **load_options)
@@ -38,14 +41,19 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
     task = make_task(dataset, fit_size=fit_size, seed=seed)
     prediction = program(**task.inputs(), prior=prior)
     function = prediction.function
-    rho = None
+    rho = unseen_rho = None
+    seen = seen_in_fit(task.fit_rows, task.heldout_rows)
     if len(task.heldout_rows):
-        rho = evaluate_function(function, task.heldout_rows).rho if function else -1.0
+        evaluation = evaluate_function(function, task.heldout_rows) if function else None
+        rho = unseen_rho = evaluation.rho if evaluation else FAILURE_SCORE
+        if evaluation is not None and evaluation.ok and seen.any():
+            unseen_rho = spearman(evaluation.outputs[~seen], task.heldout_rows.y[~seen])
     return RunResult(
         function=function, rho=rho, dataset=dataset.name, fit_rows=len(task.fit_rows),
         heldout_rows=len(task.heldout_rows), analysis=prediction.analysis,
         prior=getattr(prediction, "prior", None), standings=getattr(prediction, "standings", ""),
         chosen=getattr(prediction, "chosen", None),
         attempts=list(prediction.attempts), lm_calls=getattr(prediction, "lm_calls", 0),
-        tokens=getattr(prediction, "tokens", 0), task=task,
+        tokens=getattr(prediction, "tokens", 0), task=task, heldout_seen=int(seen.sum()),
+        unseen_rho=unseen_rho,
     )
