@@ -94,3 +94,36 @@ def test_projected_cost_is_logged_before_compiling(caplog, tasks):
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         compile(RewardProgram(rounds=1), tasks, optimizer="none", budget=5)
     assert "budget 5 metric calls" in caplog.text
+
+
+def test_gepa_on_a_prior_only_program_rewrites_only_the_prior_step():
+    """With rounds=0 the analysis and the writer never run; GEPA's turns on them were wasted."""
+    from rewardsmith.lm import output_fields
+
+    reflected = []
+
+    def responder(prompt):
+        fields = output_fields(prompt)
+        if fields == ["new_instruction"]:
+            reflected.append(prompt)
+            return {"new_instruction": "Say how each attribute moves the judgment."}
+        return make_responder()(prompt)
+
+    lm, _ = scripted_lm(responder)
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        compile(RewardProgram(rounds=0), make_tasks(["seed", "fed_turn"], fit_sizes=[20]),
+                optimizer="gepa", budget=12, verbose=False)
+    assert len(reflected) >= 2
+    assert all("You know the domain" in p and "You study a table" not in p for p in reflected)
+
+
+def test_a_program_that_calls_no_lm_cannot_be_compiled():
+    with pytest.raises(CompileError, match="nothing to compile"):
+        compile(RewardProgram(rounds=0, elicit_prior=False), make_tasks(["seed"]),
+                optimizer="bootstrap", verbose=False)
+
+
+def test_active_predictors_follow_rounds_and_the_prior_step():
+    assert RewardProgram().active_predictors() == ["elicit", "analyze", "write"]
+    assert RewardProgram(rounds=0).active_predictors() == ["elicit"]
+    assert RewardProgram(elicit_prior=False).active_predictors() == ["analyze", "write"]

@@ -34,6 +34,7 @@ from ..lm.errors import LMConfigError
 from ..metrics.spearman import FAILURE_SCORE, spearman_feedback_metric, spearman_metric
 from ..rundir import RunDir, digest, lm_settings
 from .best_so_far import BestSoFar
+from .gepa_selector import ActivePredictorSelector, active_predictors
 from .persist import save_program_file
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,10 @@ def compile(
     except ValueError as exc:
         raise CompileError(str(exc)) from None
     check_no_overlap(trainset, valset or [])
+    if optimizer != "none" and not active_predictors(program):
+        raise CompileError("the program calls no language model (rounds=0 and no prior step), "
+                           "so there is nothing to compile: give it rounds, keep its prior step, "
+                           "or use optimizer 'none'")
     if optimizer == "gepa" and (reflection_lm or dspy.settings.lm) is None:
         raise CompileError("GEPA needs a language model: configure one first")
     run = None
@@ -186,6 +191,7 @@ def _optimize(program, trainset, valset, optimizer, budget, reflection_lm, seed,
             track_stats=False,
             use_merge=False,
             warn_on_score_mismatch=False,
+            component_selector=ActivePredictorSelector(active_predictors(program)),
             gepa_kwargs={"callbacks": [best]},  # sees GEPA's state, to keep its best so far
         )
         return teleprompter.compile(program, trainset=trainset, valset=valset or None)

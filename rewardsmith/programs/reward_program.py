@@ -94,6 +94,11 @@ class RewardProgram(SavableProgram, dspy.Module):
         self.elicit = dspy.Predict(ElicitPrior, max_tokens=PRIOR_MAX_TOKENS)
         self.write = dspy.Predict(WriteScoringFunction, max_tokens=CODE_MAX_TOKENS)
 
+    def active_predictors(self) -> list[str]:
+        """The predictors a run calls: ``rounds=0`` writes nothing, so only the prior step."""
+        names = ["elicit"] if self.elicit_prior else []
+        return names + (["analyze", "write"] if self.rounds else [])
+
     def lm_calls_per_run(self) -> int:
         """The most LM calls one task can take (for cost estimates)."""
         return self.rounds * self.samples + int(self.rounds > 0) + int(self.elicit_prior)
