@@ -24,7 +24,8 @@ class ActivePredictorSelector:
 
 
 def active_predictors(program) -> list[str]:
-    """The predictors ``program`` calls: its own ``active_predictors()``, else all of them."""
+    """The predictors ``program`` calls (its own ``active_predictors()``, else all of them), in
+    the order of ``named_predictors()``, the order GEPA's own round robin takes."""
     names = [name for name, _ in program.named_predictors()]
     chosen = getattr(program, "active_predictors", None)
-    return [n for n in chosen() if n in names] if chosen else names
+    return [n for n in names if n in set(chosen())] if chosen else names
