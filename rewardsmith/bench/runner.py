@@ -20,11 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from .. import __version__
-from ..data import seen_in_fit
-from ..fitting.rank import FAILURE_SCORE, spearman
+from ..metrics.spearman import heldout_scores
 from .cells import CellLog
 from .errors import BenchError
 from .methods import (
@@ -257,24 +254,10 @@ def _run_cell(method, task, program, seen, fit_size, setup) -> dict:
         "seed": task.seed, "fit_rows": len(task.fit_rows), "heldout_rows": len(task.heldout_rows),
         "complexity": None, "lm_calls": 0, "tokens": 0, "source": None,
         "analysis": "", "attempts": [], "note": "", **measured,
-        **heldout_scores(predictions, task),
+        **heldout_scores(predictions, task.fit_rows, task.heldout_rows),
         "wall_s": time.perf_counter() - started, "error": error, "setup": setup,
     }
     return _finite(record)
-
-
-def heldout_scores(predictions, task) -> dict:
-    """Held-out rho on every held-out row, and on those whose attributes no fit row repeats
-    (``unseen_rho``; the same rows when none repeats one). No predictions score -1."""
-    seen = seen_in_fit(task.fit_rows, task.heldout_rows)
-    scores = {"rho": FAILURE_SCORE, "unseen_rho": FAILURE_SCORE, "heldout_seen": int(seen.sum())}
-    if predictions is None:
-        return scores
-    predictions = np.asarray(predictions, dtype=np.float64)
-    y = task.heldout_rows.y
-    scores["rho"] = spearman(predictions, y)
-    scores["unseen_rho"] = spearman(predictions[~seen], y[~seen])
-    return scores
 
 
 def _finite(value):

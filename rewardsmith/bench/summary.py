@@ -75,10 +75,11 @@ def summarize(records: list[dict], config: dict) -> dict:
         for d in datasets for f in sizes for m in methods
     ]
     # Where held-out rows repeat fit rows, the same means on the rows that repeat none.
+    repeats = {(d, f): _repeats(records, d, f) for d in datasets for f in sizes}
     unseen_groups = [
         {"dataset": d, "method": m, "fit_size": f, "fit_rows": _fit_rows(records, d, f),
-         **_repeats(records, d, f), **bootstrap_interval(per_seed([d], m, [f], scores=unseen_rho))}
-        for d in datasets for f in sizes if _repeats(records, d, f)["heldout_seen"]
+         **repeats[(d, f)], **bootstrap_interval(per_seed([d], m, [f], scores=unseen_rho))}
+        for d in datasets for f in sizes if repeats[(d, f)]["heldout_seen"]
         for m in methods
     ]
     headline = [{"method": m, **bootstrap_interval(per_seed(unseen, m, complete))}

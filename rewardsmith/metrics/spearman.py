@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from ..data.overlap import seen_in_fit
 from ..fitting.rank import FAILURE_SCORE, spearman
 from ..sandbox import SandboxError, ScoringFunction, UnsafeCodeError
 
@@ -64,6 +65,21 @@ def evaluate_function(function, rows) -> Evaluation:
             outputs=outputs,
         )
     return Evaluation(spearman(outputs, rows.y), True, outputs=outputs)
+
+
+def heldout_scores(outputs, fit_rows, heldout_rows) -> dict:
+    """Held-out rho on every held-out row, and on those whose attributes no fit row repeats
+    (``unseen_rho``; the same rows when none repeats one), with how many repeat one
+    (``heldout_seen``). ``outputs`` None (no function, or it failed there) scores -1."""
+    seen = seen_in_fit(fit_rows, heldout_rows)
+    scores = {"rho": FAILURE_SCORE, "unseen_rho": FAILURE_SCORE, "heldout_seen": int(seen.sum())}
+    if outputs is None:
+        return scores
+    outputs = np.asarray(outputs, dtype=np.float64)
+    y = heldout_rows.y
+    scores["rho"] = spearman(outputs, y)
+    scores["unseen_rho"] = spearman(outputs[~seen], y[~seen])
+    return scores
 
 
 def _function_of(prediction):

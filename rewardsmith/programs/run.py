@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..fitting.rank import FAILURE_SCORE, spearman
-from ..metrics.spearman import evaluate_function
+from ..metrics.spearman import evaluate_function, heldout_scores
 from ..sandbox import ScoringFunction
 
 
@@ -32,7 +31,7 @@ class RunResult:
 
 def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
                 **load_options) -> RunResult:
-    from ..data import Dataset, load_dataset, make_task, seen_in_fit
+    from ..data import Dataset, load_dataset, make_task
     from ..fitting import Prior
 
     dataset = data if isinstance(data, Dataset) else load_dataset(data, **load_options)
@@ -41,19 +40,17 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
     task = make_task(dataset, fit_size=fit_size, seed=seed)
     prediction = program(**task.inputs(), prior=prior)
     function = prediction.function
-    rho = unseen_rho = None
-    seen = seen_in_fit(task.fit_rows, task.heldout_rows)
+    scores = {"rho": None, "unseen_rho": None, "heldout_seen": 0}
     if len(task.heldout_rows):
         evaluation = evaluate_function(function, task.heldout_rows) if function else None
-        rho = unseen_rho = evaluation.rho if evaluation else FAILURE_SCORE
-        if evaluation is not None and evaluation.ok and seen.any():
-            unseen_rho = spearman(evaluation.outputs[~seen], task.heldout_rows.y[~seen])
+        outputs = evaluation.outputs if evaluation is not None and evaluation.ok else None
+        scores = heldout_scores(outputs, task.fit_rows, task.heldout_rows)
     return RunResult(
-        function=function, rho=rho, dataset=dataset.name, fit_rows=len(task.fit_rows),
+        function=function, rho=scores["rho"], dataset=dataset.name, fit_rows=len(task.fit_rows),
         heldout_rows=len(task.heldout_rows), analysis=prediction.analysis,
         prior=getattr(prediction, "prior", None), standings=getattr(prediction, "standings", ""),
         chosen=getattr(prediction, "chosen", None),
         attempts=list(prediction.attempts), lm_calls=getattr(prediction, "lm_calls", 0),
-        tokens=getattr(prediction, "tokens", 0), task=task, heldout_seen=int(seen.sum()),
-        unseen_rho=unseen_rho,
+        tokens=getattr(prediction, "tokens", 0), task=task,
+        heldout_seen=scores["heldout_seen"], unseen_rho=scores["unseen_rho"],
     )
