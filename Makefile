@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 RS := $(VENV)/bin/rewardsmith
 DEMO_DIR ?= runs/demo
 
-.PHONY: test unit integration lint local-model demo bench-sandbox clean
+.PHONY: test unit integration lint local-model demo bench-sandbox bench-prior-ceiling clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "[setup] creating $(VENV) and installing rewardsmith with its dev tools"
@@ -44,6 +44,9 @@ demo: local-model
 
 bench-sandbox: $(VENV)/.installed
 	$(PY) benchmarks/sandbox_speed.py
+
+bench-prior-ceiling: $(VENV)/.installed
+	$(PY) benchmarks/prior_ceiling.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 _UMASK_LOCK = threading.Lock()
@@ -45,6 +46,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_json(path: str | os.PathLike, error: type[Exception], *, missing: str,
+              damaged: Callable[[Exception], str]):
+    """The JSON document at ``path``. Raises ``error(missing)`` when there is no such file and
+    ``error(damaged(exc))`` when it is not UTF-8 JSON: one message with the fix, no traceback."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(missing)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(damaged(exc)) from None
 
 
 def _umask() -> int:

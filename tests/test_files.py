@@ -1,11 +1,12 @@
-"""atomic_write_text: whole files only, with the permissions an ordinary write gives."""
+"""atomic_write_text: whole files only, with the permissions an ordinary write gives; read_json:
+one clear error for a missing or damaged file."""
 
 import os
 import stat
 
 import pytest
 
-from rewardsmith.files import atomic_write_text
+from rewardsmith.files import atomic_write_text, read_json
 
 
 def mode(path) -> int:
@@ -37,3 +38,31 @@ def test_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path):
         atomic_write_text(path, None)
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["results.md"]
+
+
+class FileError(ValueError):
+    pass
+
+
+def read(path):
+    return read_json(path, FileError, missing=f"no file {path.name}",
+                     damaged=lambda exc: f"{path.name} is damaged ({exc}); write it again")
+
+
+def test_read_json_returns_the_document(tmp_path):
+    (tmp_path / "a.json").write_text('{"format": "x", "n": [1, 2]}')
+    assert read(tmp_path / "a.json") == {"format": "x", "n": [1, 2]}
+
+
+def test_missing_json_file_raises_the_callers_error_not_oserror(tmp_path):
+    with pytest.raises(FileError, match="no file gone.json"):
+        read(tmp_path / "gone.json")
+
+
+@pytest.mark.parametrize("content", [b'{"cut": ', b"\xff\xfe not utf-8"], ids=["torn", "binary"])
+def test_damaged_json_file_raises_one_message_with_the_fix(tmp_path, content):
+    path = tmp_path / "a.json"
+    path.write_bytes(content)
+    with pytest.raises(FileError, match=r"a.json is damaged \(.+\); write it again") as info:
+        read(path)
+    assert info.value.__cause__ is None and info.value.__suppress_context__

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files import atomic_write_text
+from ..files import atomic_write_text, read_json
 from . import tables
 from .errors import BenchError
 
@@ -45,12 +45,10 @@ class BenchResults:
     @classmethod
     def load(cls, path) -> BenchResults:
         path = Path(path)
-        if not path.is_file():
-            raise BenchError(f"results file not found: {path} (written by rewardsmith bench)")
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BenchError(f"{path} is not valid JSON ({exc}); run the benchmark again") from None
+        document = read_json(
+            path, BenchError, missing=f"results file not found: {path} (written by rewardsmith "
+            "bench)", damaged=lambda exc: f"{path} is not valid JSON ({exc}); run the benchmark "
+            "again")
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise BenchError(f"{path} is not a rewardsmith benchmark results file")
         if document.get("format_version") != FORMAT_VERSION:

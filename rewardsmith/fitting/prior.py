@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from ..files import atomic_write_text
+from ..files import atomic_write_text, read_json
 
 DIRECTIONS = ("higher", "lower", "none")
 SHAPES = ("linear", "saturating", "threshold", "peak")
@@ -126,13 +126,10 @@ class Prior:
     @classmethod
     def load(cls, path: str | os.PathLike, *, known=None) -> Prior:
         path = Path(path)
-        if not path.is_file():
-            raise PriorError(f"prior file not found: {path}")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PriorError(f"{path} is not valid JSON ({exc}); see `rewardsmith run --help` "
-                             "for the prior's format") from None
+        data = read_json(
+            path, PriorError, missing=f"prior file not found: {path}",
+            damaged=lambda exc: f"{path} is not valid JSON ({exc}); see `rewardsmith run --help` "
+            "for the prior's format")
         return cls.from_dict(data, known=known, origin=f"user ({path.name})")
 
 

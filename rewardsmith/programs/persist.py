@@ -15,7 +15,7 @@ from pathlib import Path
 import dspy
 
 from .. import __version__
-from ..files import atomic_write_text
+from ..files import atomic_write_text, read_json
 
 FORMAT = "rewardsmith-program"
 FORMAT_VERSION = 1
@@ -47,14 +47,10 @@ def save_program_file(program, path, *, metadata: dict | None = None) -> Path:
 def read_program_file(path, expected_program: str) -> dict:
     """Parse and validate a program file; raise ``ProgramFileError`` with the fix on problems."""
     path = Path(path)
-    if not path.is_file():
-        raise ProgramFileError(f"program file not found: {path}")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProgramFileError(
-            f"{path} is not a valid program file (damaged JSON: {exc}); compile and save again"
-        ) from None
+    document = read_json(
+        path, ProgramFileError, missing=f"program file not found: {path}",
+        damaged=lambda exc: f"{path} is not a valid program file (damaged JSON: {exc}); compile "
+        "and save again")
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ProgramFileError(
             f"{path} is not a rewardsmith program file (written by program.save(path))"
