@@ -3,19 +3,22 @@
 Replays the ``prior`` cells of a benchmark folder (default ``benchmarks/results``) at the small
 fit sizes, where the prior matters, without calling any language model: each cell's task is
 rebuilt from its dataset, fit size and seed, and the judge's statistical candidates are fitted
-and chosen exactly as in the run, under three priors:
+and chosen exactly as in the run, under four priors:
 
 - ``none``: no prior, so the judge's answer is plain ridge;
 - ``elicited``: the prior the language model stated in that cell (read from ``cells.jsonl``);
 - ``pool directions``: the sign of each attribute's Spearman rho with the target over the
   dataset's whole fit pool (every fit row, never a held-out one), importance 2 for all. This is
   an oracle no method has at 10 rows: it shows what the statistics make of directions that are
-  right, and so how much of the gap to a goal is the prior's fault.
+  right, and so how much of the gap to a goal is the prior's fault;
+- ``reversed directions``: the oracle with every direction turned round: a prior as wrong as it
+  can be, which cross-validation must overrule.
 
 For each prior it prints the mean held-out rho of the chosen candidate and of the prior alone,
-per dataset and over the datasets. The figures are exact replays: the ``elicited`` column equals
-the benchmark's ``prior`` method wherever no written function won (true at these sizes when the
-benchmark ran with ``rounds=0``).
+per dataset and over the datasets, and the mean over datasets less that of no prior, paired per
+seed, with its 95% bootstrap interval over seeds. The figures are exact replays: the
+``elicited`` row equals the benchmark's ``prior`` method wherever no written function won (true
+at these sizes when the benchmark ran with ``rounds=0``).
 """
 
 from __future__ import annotations
@@ -30,13 +33,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rewardsmith.bench.cells import CellLog  # noqa: E402
+from rewardsmith.bench.summary import bootstrap_interval  # noqa: E402
 from rewardsmith.data import load_dataset, make_task  # noqa: E402
 from rewardsmith.fitting import AttributePrior, Prior, fit_linear  # noqa: E402
 from rewardsmith.fitting.rank import spearman  # noqa: E402
 from rewardsmith.judge.candidates import STATISTICAL  # noqa: E402
 from rewardsmith.judge.judge import Judge  # noqa: E402
 
-PRIORS = ("none", "elicited", "pool directions")
+PRIORS = ("none", "elicited", "pool directions", "reversed directions")
+_REVERSED = {"higher": "lower", "lower": "higher", "none": "none"}
 
 
 def pool_directions(dataset) -> Prior:
@@ -50,6 +55,11 @@ def pool_directions(dataset) -> Prior:
             "higher" if rho > 0 else "lower")
         entries[name] = AttributePrior(direction, 2)
     return Prior(entries, origin="pool directions")
+
+
+def reversed_directions(prior: Prior) -> Prior:
+    return Prior({name: AttributePrior(_REVERSED[p.direction], p.importance)
+                  for name, p in prior.attributes.items()}, origin="reversed directions")
 
 
 def replay(task, prior: Prior | None, seed: int) -> tuple[float, float | None, str]:
@@ -84,15 +94,17 @@ def main(argv=None) -> int:
     for r in sorted(cells, key=lambda r: (r["dataset"], r["fit_size"], r["seed"])):
         task = make_task(loaded[r["dataset"]], fit_size=r["fit_size"], seed=r["seed"])
         priors = {"none": None, "elicited": Prior.from_dict(r["prior"]) if r.get("prior") else None,
-                  "pool directions": oracle[r["dataset"]]}
+                  "pool directions": oracle[r["dataset"]],
+                  "reversed directions": reversed_directions(oracle[r["dataset"]])}
         for label, prior in priors.items():
             rho, rho_alone, _ = replay(task, prior, r["seed"])
             chosen[(label, r["dataset"], r["fit_size"])].append(rho)
             if rho_alone is not None:
                 alone[(label, r["dataset"], r["fit_size"])].append(rho_alone)
     seeds = sorted({r["seed"] for r in cells})
-    print(f"Held-out rho, mean over seeds {seeds}: the judge's choice (the prior alone)\n")
-    header = "| fit rows | prior | " + " | ".join(datasets) + " | mean |"
+    print(f"Held-out rho, mean over seeds {seeds}: the judge's choice (the prior alone); 'less "
+          "none': the mean over datasets less that of no prior, paired per seed\n")
+    header = "| fit rows | prior | " + " | ".join(datasets) + " | mean | less none |"
     print(header + "\n|" + "---|" * (header.count("|") - 1))
     for size in sizes:
         for label in PRIORS:
@@ -100,7 +112,12 @@ def main(argv=None) -> int:
             lone = [f" ({np.mean(alone[(label, d, size)]):.3f})" if alone[(label, d, size)]
                     else "" for d in datasets]
             cols = " | ".join(f"{m:.3f}{a}" for m, a in zip(means, lone, strict=True))
-            print(f"| {size} | {label} | {cols} | {np.mean(means):.3f} |")
+            gap = bootstrap_interval(np.mean(
+                [np.subtract(chosen[(label, d, size)], chosen[("none", d, size)])
+                 for d in datasets], axis=0))
+            less = ("" if label == "none" else
+                    f"{gap['mean']:+.3f} [{gap['low']:+.3f}, {gap['high']:+.3f}]")
+            print(f"| {size} | {label} | {cols} | {np.mean(means):.3f} | {less} |")
     return 0
 
 

@@ -40,13 +40,15 @@ def test_replay_without_a_prior_is_ridge_on_the_same_rows(tmp_path, capsys):
     ridge = spearman(fit_linear(fit.X, fit.y, mode="ridge").rank_score(held.X), held.y)
     assert f"| 10 | none | {ridge:.3f} | {ridge:.3f} |" in out
     assert "| 10 | elicited |" in out and "| 10 | pool directions |" in out
+    assert "| 10 | reversed directions |" in out
 
 
 def test_a_prior_the_data_contradict_loses_to_the_oracle_when_alone(tmp_path):
     ceiling = load_script()
     ds = load_dataset("aadb")
     task = make_task(ds, fit_size=10, seed=0)
-    wrong = ceiling.Prior.from_dict(prior_cell("aadb", ds.attributes, "lower")["prior"])
+    wrong = ceiling.reversed_directions(ceiling.pool_directions(ds))
+    assert {p.direction for p in wrong.attributes.values()} == {"lower"}  # aadb: all help
     _, wrong_alone, _ = ceiling.replay(task, wrong, 0)
     _, oracle_alone, _ = ceiling.replay(task, ceiling.pool_directions(ds), 0)
     assert wrong_alone < 0 < oracle_alone
