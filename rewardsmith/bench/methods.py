@@ -91,14 +91,9 @@ def run_ebm(task, program=None) -> dict:
 
 
 def _predictions(function, task):
-    """The function's outputs on the held-out rows; None when there is no function or it fails
-    there (the cell then scores -1, as the metric scores a failing function)."""
-    from ..metrics import evaluate_function
+    from ..metrics.spearman import usable_outputs
 
-    if function is None:
-        return None
-    evaluation = evaluate_function(function, task.heldout_rows)
-    return evaluation.outputs if evaluation.ok else None
+    return usable_outputs(function, task.heldout_rows)
 
 
 def sklearn_available() -> bool:

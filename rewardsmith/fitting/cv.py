@@ -43,21 +43,15 @@ def folds(n: int, seed: int = 0, groups=None) -> list[list[np.ndarray]]:
     """
     if n < 3:
         raise ValueError("cross-validation needs at least 3 rows")
-    members = _group_members(groups) if groups is not None else None
-    if members is None or len(members) < 3:
-        if n <= LOO_MAX_ROWS:
-            return [[np.array([i]) for i in range(n)]]
-        rng = np.random.default_rng(seed)
-        return [np.array_split(rng.permutation(n), FOLDS) for _ in range(REPEATS)]
+    members = _group_members(groups) if groups is not None else []
+    if len(members) < 3:
+        members = [np.array([i]) for i in range(n)]
     if n <= LOO_MAX_ROWS:
         return [members]
     rng = np.random.default_rng(seed)
-    repeats = []
-    for _ in range(REPEATS):
-        parts = np.array_split(rng.permutation(len(members)), FOLDS)
-        repeats.append([np.sort(np.concatenate([members[i] for i in part]))
-                        for part in parts if len(part)])
-    return repeats
+    return [[np.sort(np.concatenate([members[i] for i in part]))
+             for part in np.array_split(rng.permutation(len(members)), FOLDS) if len(part)]
+            for _ in range(REPEATS)]
 
 
 def duplicate_groups(X) -> np.ndarray | None:
@@ -83,7 +77,7 @@ def _group_members(groups) -> list[np.ndarray]:
 def scheme_name(n: int, groups=None) -> str:
     grouped = groups is not None and len(np.unique(groups)) >= 3
     if n <= LOO_MAX_ROWS:
-        return "leave-one-group-out" + f" ({n} rows)" if grouped else f"leave-one-out ({n} rows)"
+        return f"{'leave-one-group-out' if grouped else 'leave-one-out'} ({n} rows)"
     return f"{REPEATS} x {FOLDS}-fold{' over groups of duplicates' if grouped else ''} ({n} rows)"
 
 

@@ -67,6 +67,15 @@ def evaluate_function(function, rows) -> Evaluation:
     return Evaluation(spearman(outputs, rows.y), True, outputs=outputs)
 
 
+def usable_outputs(function, rows) -> np.ndarray | None:
+    """``function``'s outputs on ``rows``; None when there is no function or it fails there
+    (``heldout_scores`` then scores -1, as the metric scores a failing function)."""
+    if function is None:
+        return None
+    evaluation = evaluate_function(function, rows)
+    return evaluation.outputs if evaluation.ok else None
+
+
 def heldout_scores(outputs, fit_rows, heldout_rows) -> dict:
     """Held-out rho on every held-out row, and on those whose attributes no fit row repeats
     (``unseen_rho``; the same rows when none repeats one), with how many repeat one

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..metrics.spearman import evaluate_function, heldout_scores
+from ..metrics.spearman import heldout_scores, usable_outputs
 from ..sandbox import ScoringFunction
 
 
@@ -42,9 +42,8 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
     function = prediction.function
     scores = {"rho": None, "unseen_rho": None, "heldout_seen": 0}
     if len(task.heldout_rows):
-        evaluation = evaluate_function(function, task.heldout_rows) if function else None
-        outputs = evaluation.outputs if evaluation is not None and evaluation.ok else None
-        scores = heldout_scores(outputs, task.fit_rows, task.heldout_rows)
+        scores = heldout_scores(usable_outputs(function, task.heldout_rows), task.fit_rows,
+                                task.heldout_rows)
     return RunResult(
         function=function, rho=scores["rho"], dataset=dataset.name, fit_rows=len(task.fit_rows),
         heldout_rows=len(task.heldout_rows), analysis=prediction.analysis,
