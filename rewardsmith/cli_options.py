@@ -43,8 +43,13 @@ def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, metavar="NAME_OR_PATH",
-                   help="a built-in dataset name (see `rewardsmith datasets`) or a .csv/.parquet "
-                   "file")
+                   help="a built-in dataset name (see `rewardsmith datasets`), a corpus table "
+                   "(PACKAGE/ITEM, see `rewardsmith corpus`) or a .csv/.parquet file")
+    p.add_argument("--card", metavar="DATAPACKAGE.json",
+                   help="the table's card: a Frictionless datapackage.json whose schema.fields "
+                   "describe the columns and whose resource's \"rewardsmith\": {\"target\": ..., "
+                   "\"better\": \"higher\"|\"lower\"} names the target (default: "
+                   "NAME.datapackage.json or datapackage.json beside the file, if there is one)")
     p.add_argument("--target", help="target column (default: human_score, if present)")
     p.add_argument("--id-column", help="id column (default: inferred, or row numbers)")
     p.add_argument("--attributes", help="comma-separated attribute columns (default: every "
@@ -109,6 +114,7 @@ def load_data(args):
     dataset = load_dataset(
         args.data, target=args.target, id_column=args.id_column, attributes=attributes,
         split_column=args.split_column, on_invalid=args.on_invalid,
+        card=getattr(args, "card", None),
     )
     for note in dataset.notes:
         log.info("note: %s", note)

@@ -92,7 +92,8 @@ def test_split_with_only_fit_rows_gives_empty_heldout():
 def test_task_is_an_example_with_the_program_inputs():
     task = make_task(load_dataset("seed"))
     assert isinstance(task, dspy.Example)
-    assert set(task.inputs().keys()) == {"description", "schema", "profile", "fit_rows"}
+    assert set(task.inputs().keys()) == {"description", "schema", "profile", "fit_rows",
+                                         "prior_schema", "card"}
     assert task.dataset == "seed" and task.seed == 0 and task.fit_size == 10
     assert isinstance(task.fit_rows, RowTable) and isinstance(task.heldout_rows, RowTable)
     assert len(task.fit_rows) == 10 and len(task.heldout_rows) == 7

@@ -67,11 +67,14 @@ class Dataset:
             return self.frame.iloc[0:0].copy()
         return self.frame[self.frame[self.split_column] == HELDOUT].reset_index(drop=True)
 
-    def schema_text(self, frame: pd.DataFrame | None = None) -> str:
+    def schema_text(self, frame: pd.DataFrame | None = None, *, ranges: str = "all") -> str:
         """The attributes as a prompt sees them: one line each, with meaning and observed range.
 
         Ranges come from ``frame``; by default from the fit rows, never the held-out ones, so that a
-        prompt cannot learn anything about rows it will be scored on.
+        prompt cannot learn anything about rows it will be scored on. ``ranges="undescribed"``
+        shows a range only for an attribute the card does not describe: the prior step's text,
+        which then depends on the card alone wherever there is one, so one LM call serves every
+        fit size and seed of a table.
         """
         frame = self.fit_frame() if frame is None else frame
         target_note = f" ({self.target_note})" if self.target_note else ""
@@ -82,8 +85,18 @@ class Dataset:
         ]
         for name in self.attributes:
             note = self.attribute_notes.get(name, "")
+            if note and ranges == "undescribed":
+                lines.append(f"- {name}: {note}")
+                continue
             values = frame[name] if len(frame) else None
             span = (f"range {fmt(values.min())}..{fmt(values.max())}"
                     if values is not None else "no rows")
             lines.append(f"- {name}: {note} ({span})" if note else f"- {name} ({span})")
         return "\n".join(lines)
+
+    def card_entry(self) -> dict:
+        """What the table says about itself, with no rows: the description, the target and each
+        attribute's meaning. Retrieval of similar tables and attributes reads this."""
+        return {"name": self.name, "description": self.description, "target": self.target,
+                "target_note": self.target_note,
+                "attributes": {a: self.attribute_notes.get(a, "") for a in self.attributes}}

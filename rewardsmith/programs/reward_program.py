@@ -104,10 +104,13 @@ class RewardProgram(SavableProgram, dspy.Module):
         return self.rounds * self.samples + int(self.rounds > 0) + int(self.elicit_prior)
 
     def forward(self, description: str, schema: str, profile: str, fit_rows,
-                prior: Prior | None = None) -> dspy.Prediction:
+                prior: Prior | None = None, prior_schema: str | None = None,
+                card: dict | None = None) -> dspy.Prediction:
         with track_usage() as usage:
             if prior is None and self.elicit_prior:
-                prior = self._elicit(description, schema, fit_rows.attributes)
+                # The prior step reads the card's text (no fit-row ranges where the card gives a
+                # meaning), so its reply is the same for every fit size and seed of a table.
+                prior = self._elicit(description, prior_schema or schema, fit_rows.attributes)
             # rounds=0 writes nothing: the prior and the statistical candidates alone.
             analysis = self._analyze(description, schema, profile) if self.rounds else ""
             judge = Judge(fit_rows, prior, seed=self.seed, min_gain=self.min_gain,

@@ -37,7 +37,7 @@ class SeedProgram(SavableProgram, dspy.Module):
         return self.samples
 
     def forward(self, description: str, schema: str, profile: str, fit_rows,
-                prior=None) -> dspy.Prediction:
+                prior=None, prior_schema=None, card=None) -> dspy.Prediction:
         # The judge scores each sample as written (the seed fitted nothing) on the fit rows, and
         # selects no terms: the seed's answer is always its best sample.
         judge = Judge(fit_rows, fit_constants=False, min_gain=float("inf"), select_terms=False)
