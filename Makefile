@@ -35,9 +35,9 @@ integration: local-model
 	REWARDSMITH_REQUIRE_LOCAL_MODEL=1 $(PY) -m pytest -q -m integration
 
 demo: local-model
-	@echo "[demo] 1/2 compile a RewardProgram on tasks from seed and fed_turn (embedded model)"
-	$(RS) compile --data seed,fed_turn --optimizer bootstrap --budget 4 --fit-sizes 20 \
-		--rounds 1 --samples 1 --no-cache --out $(DEMO_DIR)/program.json
+	@echo "[demo] 1/2 compile a RewardProgram by retrieval on the corpus's train tables (no LM call)"
+	$(RS) compile --data corpus:train --optimizer retrieval --fit-sizes 20 \
+		--rounds 1 --samples 1 --out $(DEMO_DIR)/program.json
 	@echo "[demo] 2/2 reload it in a fresh process and write a reward function for aadb (unseen)"
 	$(RS) run --program $(DEMO_DIR)/program.json --data aadb --fit-size 50 \
 		--no-cache --out $(DEMO_DIR)/reward.py

@@ -23,6 +23,7 @@ from .cli_options import (
     add_lm_arguments,
     add_run_dir_arguments,
     configure_lm,
+    data_names,
     load_data,
     non_negative_int,
     parse_fit_sizes,
@@ -140,14 +141,22 @@ def build_parser() -> argparse.ArgumentParser:
         "given datasets, then save it as one JSON file.",
     )
     p.add_argument("--data", required=True, metavar="NAMES_OR_PATHS",
-                   help="comma-separated built-in names or file paths for the training tasks")
+                   help="comma-separated built-in names, corpus tables or file paths for the "
+                   "training tasks; corpus:train stands for every corpus train table")
     p.add_argument("--val-data", metavar="NAMES_OR_PATHS",
                    help="comma-separated datasets for validation tasks (none shared with --data)")
-    p.add_argument("--optimizer", choices=("gepa", "mipro", "bootstrap", "none"), default="gepa",
-                   help="DSPy optimizer (default: gepa)")
+    p.add_argument("--optimizer", choices=("retrieval", "gepa", "mipro", "bootstrap", "none"),
+                   default="gepa",
+                   help="DSPy optimizer (default: gepa); retrieval makes no LM call: the program "
+                   "keeps the corpus tables of --data (with their gold priors, no rows) as worked "
+                   "examples for the prior step")
     p.add_argument("--budget", type=positive_int, default=20,
                    help="most metric calls (program runs on a task) the optimizer may make "
                    "(default: 20)")
+    p.add_argument("--metric", choices=("rho", "prior"), default="rho",
+                   help="what the optimizer maximises: held-out rho of the function (default), "
+                   "or the prior step's effect-weighted agreement with the gold prior of corpus "
+                   "train tables (dense: no fit-row noise; pair it with --rounds 0)")
     p.add_argument("--fit-sizes", default="20,50", help="fit rows per task, comma-separated; "
                    "'all' for every fit row (default: 20,50)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds; one task per dataset, "
@@ -284,20 +293,23 @@ def _cmd_compile(args) -> int:
 
     if args.resume and not args.run_dir:
         raise BadArgument("--resume needs --run-dir DIR: the directory of the run to continue")
-    train_names = split_list(args.data)
-    val_names = split_list(args.val_data) if args.val_data else []
+    train_names = data_names(args.data)
+    val_names = data_names(args.val_data) if args.val_data else []
     sizes, seeds = parse_fit_sizes(args.fit_sizes), parse_seeds(args.seeds)
     trainset = make_tasks(train_names, fit_sizes=sizes, seeds=seeds)
     valset = make_tasks(val_names, fit_sizes=sizes, seeds=seeds) if val_names else None
-    lm = configure_lm(args)
+    # A compile by retrieval calls no LM: starting one (the embedded model) would only cost time.
+    lm = configure_lm(args) if args.optimizer != "retrieval" else None
     program = RewardProgram(rounds=args.rounds, samples=args.samples)
     compiled = compile(program, trainset, valset, optimizer=args.optimizer, budget=args.budget,
                        max_lm_calls=args.max_lm_calls, max_lm_tokens=args.max_lm_tokens,
                        max_seconds=args.max_minutes * 60 if args.max_minutes else None,
-                       run_dir=args.run_dir, resume=args.resume, num_threads=args.threads)
+                       run_dir=args.run_dir, resume=args.resume, num_threads=args.threads,
+                       metric=args.metric)
     metadata = {
-        "lm": lm.model,
+        "lm": lm.model if lm is not None else None,
         "optimizer": args.optimizer,
+        "metric": args.metric,
         "budget": args.budget,
         "compile_datasets": train_names,
         "validation_datasets": val_names,

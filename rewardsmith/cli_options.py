@@ -87,6 +87,20 @@ def split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def data_names(text: str) -> list[str]:
+    """Comma-separated table names; ``corpus:PART`` stands for every corpus table of that part
+    (train, validation or unseen)."""
+    names = []
+    for name in split_list(text):
+        if name.startswith("corpus:"):
+            from .corpus import tables
+
+            names += [t.key for t in tables(name.split(":", 1)[1])]
+        else:
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
 def parse_fit_sizes(text: str) -> list[int | None]:
     sizes = []
     for part in split_list(text):

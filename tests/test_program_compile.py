@@ -79,7 +79,7 @@ def test_tasks_of_one_dataset_in_train_and_val_are_refused(tasks):
 
 
 def test_unknown_optimizer_is_refused_with_the_choices(tasks):
-    with pytest.raises(CompileError, match="gepa, mipro, bootstrap, none"):
+    with pytest.raises(CompileError, match="retrieval, gepa, mipro, bootstrap, none"):
         compile(RewardProgram(), tasks, optimizer="adam", verbose=False)
 
 

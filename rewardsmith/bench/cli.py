@@ -12,6 +12,7 @@ import sys
 from ..cli_options import (
     add_lm_arguments,
     configure_lm,
+    data_names,
     parse_fit_sizes,
     parse_seeds,
     positive_float,
@@ -91,7 +92,7 @@ def _cmd_bench(args) -> int:
 
     methods = check_methods(split_list(args.methods), args.program)
     sizes, seeds = parse_fit_sizes(args.fit_sizes), parse_seeds(args.seeds)
-    data = split_list(args.data) if args.data else []
+    data = data_names(args.data) if args.data else []
     if args.suite:
         data += [name for name in suite_tables(args.suite) if name not in data]
     if not data:

@@ -41,6 +41,7 @@ class CorpusTable:
     part: str           # train / validation / unseen
     rows: int           # complete rows (target and every attribute present)
     card: Card
+    gold_prior: dict | None = None  # train and validation tables only (``gold.py``)
 
     @property
     def package(self) -> str:
@@ -77,7 +78,8 @@ def catalog() -> dict[str, CorpusTable]:
     tables = {}
     for entry in document["tables"]:
         card = Card.from_descriptor(entry["card"], where=f"catalog entry {entry['key']}")
-        tables[entry["key"]] = CorpusTable(entry["key"], entry["part"], entry["rows"], card)
+        tables[entry["key"]] = CorpusTable(entry["key"], entry["part"], entry["rows"], card,
+                                           entry.get("gold_prior"))
     return tables
 
 

@@ -86,14 +86,12 @@ class AttributeLibrary:
         document = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
         entries = []
         for record in document["tables"]:
-            if record["part"] != part:
-                continue
-            card = catalog()[record["key"]].card
-            for name, gold in record["gold_prior"].items():
-                entries.append(LabelledAttribute(
-                    record["key"], name, card.attributes[name], card.target_note,
-                    card.description, gold["direction"], int(gold["importance"]),
-                    float(gold["rho"])))
+            if record["part"] == part:
+                card = catalog()[record["key"]].card
+                entries += labelled_attributes(
+                    record["key"], {"description": card.description,
+                                    "target_note": card.target_note,
+                                    "attributes": card.attributes}, record["gold_prior"])
         return cls(entries, **options)
 
     # -- retrieval ---------------------------------------------------------------------------
@@ -139,6 +137,14 @@ class AttributeLibrary:
         return cls(entries, k=int(data.get("k", K)),
                    context_floor=float(data.get("context_floor", CONTEXT_FLOOR)),
                    threshold=float(data.get("threshold", THRESHOLD)))
+
+
+def labelled_attributes(table: str, card: dict, gold: dict) -> list[LabelledAttribute]:
+    """One table's attributes with their gold labels (``card`` as ``Dataset.card_entry()``)."""
+    return [LabelledAttribute(table, name, card["attributes"].get(name, ""),
+                              card.get("target_note", ""), card.get("description", ""),
+                              label["direction"], int(label["importance"]), float(label["rho"]))
+            for name, label in gold.items()]
 
 
 @functools.cache

@@ -67,6 +67,13 @@ def make_task(ds: Dataset, *, fit_size: int | None = None, seed: int = 0,
     if fit_size is not None and fit_size < len(fit):
         chosen = np.sort(np.random.default_rng(seed).choice(len(fit), fit_size, replace=False))
         fit = fit.iloc[chosen].reset_index(drop=True)
+    labels = {}
+    from ..corpus.catalog import catalog  # here: the corpus reads cards of this package
+
+    entry = catalog().get(ds.name)
+    if entry is not None and entry.gold_prior is not None and entry.part != "unseen":
+        # A label, never an input: the prior step's metric compares with it.
+        labels["gold_prior"] = entry.gold_prior
     description = ds.description or (
         f"Items from the table {ds.name!r}, each judged by people; {ds.target!r} is the judgment.")
     return dspy.Example(
@@ -80,6 +87,7 @@ def make_task(ds: Dataset, *, fit_size: int | None = None, seed: int = 0,
         heldout_rows=RowTable(heldout, ds.attributes, ds.target, ds.id_column),
         fit_size=len(fit),
         seed=seed,
+        **labels,
     ).with_inputs("description", "schema", "profile", "fit_rows", "prior_schema", "card")
 
 

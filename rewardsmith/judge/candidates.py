@@ -77,6 +77,22 @@ def statistical_candidates(rows, cv_rows, prior_vector: np.ndarray, seed: int = 
     return found
 
 
+def alternative_candidate(label: str, rows, cv_rows, prior_vector: np.ndarray, seed: int = 0,
+                          groups=None) -> Candidate | None:
+    """Ridge shrunk toward another prior (the retrieved one), named ``shrunk ridge (label)``: a
+    rival that replaces the statistical answer only by beating its CV score by the margin."""
+    if not np.any(prior_vector):
+        return None
+    cv = cross_validate(_fit_predict(cv_rows.X, cv_rows.y, prior_vector, "shrunk"), cv_rows.y,
+                        seed, groups)
+    fit = fit_linear(rows.X, rows.y, prior_vector, mode="shrunk")
+    doc = describe("shrunk ridge", fit, len(rows)).replace("the elicited prior",
+                                                           f"the {label} prior")
+    function = linear_function(f"shrunk_ridge_{label}", doc, fit.intercept, fit.coef,
+                               rows.attributes)
+    return Candidate(f"shrunk ridge ({label})", function, cv, _detail("shrunk", fit))
+
+
 def terms_candidate(rows, cv_rows, seed: int = 0, groups=None) -> Candidate | None:
     """Selected terms (see the module docstring); None under ``MIN_ROWS`` fit rows or when the
     selection keeps no term."""

@@ -1,7 +1,7 @@
 """The judge of one task: every candidate function, fitted and scored the same way.
 
 ``Judge(rows, prior)`` starts with the statistical candidates (prior alone, ridge, shrunk ridge,
-and selected terms when rows are many).
+ridge shrunk toward each ``alternatives`` prior, and selected terms when rows are many).
 ``judge(source)`` takes a written function through the mechanical rewrites, the safety check, the
 fit and cross-validation, adds it to the candidates and returns an ``Attempt`` whose feedback tells
 the writer what to fix and what it has to beat.
@@ -41,7 +41,12 @@ from ..sandbox.rewrite import (
     lift_constants,
     tidy_source,
 )
-from .candidates import Candidate, statistical_candidates, terms_candidate
+from .candidates import (
+    Candidate,
+    alternative_candidate,
+    statistical_candidates,
+    terms_candidate,
+)
 from .written import fit_written
 
 #: Cross-validation runs on at most this many fit rows (seeded sub-sample); the final fit uses all.
@@ -69,7 +74,8 @@ class Judge:
 
     def __init__(self, rows, prior: Prior | None = None, *, seed: int = 0, sandbox=None,
                  min_gain: float = 0.01, fit_constants: bool = True,
-                 lift_constants: bool = True, select_terms: bool = True):
+                 lift_constants: bool = True, select_terms: bool = True,
+                 alternatives: dict[str, Prior] | None = None):
         self.rows = rows
         self.prior = prior
         self.seed = seed
@@ -82,6 +88,13 @@ class Judge:
         vector = prior.vector(rows.attributes) if prior else np.zeros(len(rows.attributes))
         self.candidates: list[Candidate] = statistical_candidates(
             rows, self.cv_rows, vector, seed, self.cv_groups)
+        # Other priors (the one retrieved from similar attributes) compete as rivals of the
+        # statistical answer: cross-validation trusts each as far as the rows support it.
+        for label, other in (alternatives or {}).items():
+            rival = alternative_candidate(label, rows, self.cv_rows, other.vector(rows.attributes),
+                                          seed, self.cv_groups)
+            if rival is not None:
+                self.candidates.append(rival)
         terms = terms_candidate(rows, self.cv_rows, seed, self.cv_groups) if select_terms else None
         if terms is not None:
             self.candidates.append(terms)

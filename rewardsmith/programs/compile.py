@@ -8,6 +8,9 @@ about ``rounds x samples + 2`` LM calls). Each optimizer gets the budget in its 
 - ``mipro``: MIPROv2 with ``num_trials`` derived from the budget (needs ``optuna``).
 - ``bootstrap``: BootstrapFewShot (or with random search when the budget allows several
   candidate programs); raw tasks never become demos (``max_labeled_demos=0``).
+- ``retrieval``: no LM call. The program keeps the trainset's corpus tables (those with a gold
+  prior) as worked examples: similar tables become the prior step's demonstrations, similar
+  attributes its evidence and a prior of their own (``corpus/examples.py``).
 - ``none``: the program as it is.
 
 Two more knobs make long compiles safe (see docs/reliability.md):
@@ -31,6 +34,7 @@ import dspy
 
 from ..lm.budget import BudgetExhausted, LMBudget, LMGuard, LMRefused, LMUnavailable
 from ..lm.errors import LMConfigError
+from ..metrics.prior_agreement import prior_feedback_metric, prior_metric
 from ..metrics.spearman import FAILURE_SCORE, spearman_feedback_metric, spearman_metric
 from ..rundir import RunDir, digest, lm_settings
 from .best_so_far import BestSoFar
@@ -42,7 +46,11 @@ log = logging.getLogger(__name__)
 #: The compiled program's file in a run directory.
 PROGRAM_FILE = "program.json"
 
-OPTIMIZERS = ("gepa", "mipro", "bootstrap", "none")
+OPTIMIZERS = ("retrieval", "gepa", "mipro", "bootstrap", "none")
+#: What an optimizer maximises: held-out rho of the written function, or the prior step's
+#: agreement with the gold prior (corpus train tables; dense where rho after 20 rows is noise).
+METRICS = {"rho": (spearman_metric, spearman_feedback_metric),
+           "prior": (prior_metric, prior_feedback_metric)}
 
 
 class CompileError(ValueError):
@@ -62,7 +70,7 @@ class CostEstimate:
 def estimate_cost(program, optimizer: str, budget: int, n_train: int, n_val: int) -> CostEstimate:
     """An upper bound on program runs and LM calls, printed before a long compile."""
     per_run = program.lm_calls_per_run() if hasattr(program, "lm_calls_per_run") else 2
-    if optimizer == "none":
+    if optimizer in ("none", "retrieval"):
         runs = 0
     elif optimizer == "bootstrap":
         runs = n_train * max(1, budget // max(1, n_train))
@@ -90,6 +98,7 @@ def compile(
     max_seconds: float | None = None,
     run_dir: str | os.PathLike | None = None,
     resume: bool = False,
+    metric: str = "rho",
 ):
     """Optimize ``program`` on ``trainset`` tasks; return the compiled program (a new object).
 
@@ -108,6 +117,11 @@ def compile(
     if optimizer not in OPTIMIZERS:
         choices = ", ".join(OPTIMIZERS)
         raise CompileError(f"unknown optimizer {optimizer!r}; choose one of {choices}")
+    if metric not in METRICS:
+        raise CompileError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if metric == "prior" and not any(t.get("gold_prior") for t in trainset):
+        raise CompileError("metric 'prior' needs training tables with gold priors: corpus "
+                           "train tables (--data corpus:train)")
     if not trainset:
         raise CompileError("the trainset is empty: make tasks with make_tasks(datasets, ...)")
     if budget < 1:
@@ -117,7 +131,7 @@ def compile(
     except ValueError as exc:
         raise CompileError(str(exc)) from None
     check_no_overlap(trainset, valset or [])
-    if optimizer != "none" and not active_predictors(program):
+    if optimizer not in ("none", "retrieval") and not active_predictors(program):
         raise CompileError("the program calls no language model (rounds=0 and no prior step), "
                            "so there is nothing to compile: give it rounds, keep its prior step, "
                            "or use optimizer 'none'")
@@ -130,7 +144,8 @@ def compile(
                                "SeedProgram): its file is saved in the run directory")
         settings = compile_settings(program, trainset, valset, optimizer=optimizer, budget=budget,
                                     reflection_lm=reflection_lm, seed=seed,
-                                    num_threads=num_threads, max_demos=max_demos)
+                                    num_threads=num_threads, max_demos=max_demos,
+                                    metric=metric)
         run = RunDir.open(run_dir, "compile", settings, resume=resume)
         if run.finished and run.file(PROGRAM_FILE).is_file():
             _say(verbose, f"compile: the run in {run.path} had finished; its program is "
@@ -155,7 +170,7 @@ def compile(
         stack.enter_context(dspy.context(callbacks=callbacks, **lms))
         try:
             compiled = _optimize(program, trainset, valset, optimizer, budget, reflection_lm,
-                                 seed, num_threads, log_dir, best, max_demos)
+                                 seed, num_threads, log_dir, best, max_demos, metric)
         except (BudgetExhausted, LMUnavailable) as stop:
             compiled, what = best.best()
             stopped = (f"{stop.reason}: stopped after {stop.calls} LM calls "
@@ -175,12 +190,23 @@ def compile(
 
 
 def _optimize(program, trainset, valset, optimizer, budget, reflection_lm, seed, num_threads,
-              log_dir, best, max_demos):
+              log_dir, best, max_demos, metric="rho"):
+    score_metric, feedback_metric = METRICS[metric]
     if optimizer == "none":
         return program.deepcopy()
+    if optimizer == "retrieval":
+        from ..corpus.examples import PriorLibrary
+
+        library = PriorLibrary.from_tasks(trainset)
+        if not library.tables:
+            raise CompileError("a compile by retrieval needs training tables with gold priors: "
+                               "corpus train tables (--data corpus:train)")
+        compiled = program.deepcopy()
+        compiled.library_ = library
+        return compiled
     if optimizer == "gepa":
         teleprompter = dspy.GEPA(
-            metric=spearman_feedback_metric,
+            metric=feedback_metric,
             reflection_lm=reflection_lm or dspy.settings.lm,
             max_metric_calls=budget,
             failure_score=FAILURE_SCORE,
@@ -204,7 +230,7 @@ def _optimize(program, trainset, valset, optimizer, budget, reflection_lm, seed,
             ) from None
         n_candidates = max(2, min(6, budget // 4))
         teleprompter = dspy.MIPROv2(
-            metric=spearman_metric, auto=None, num_candidates=n_candidates,
+            metric=score_metric, auto=None, num_candidates=n_candidates,
             max_bootstrapped_demos=max_demos, max_labeled_demos=0, num_threads=num_threads,
             seed=seed, verbose=False, track_stats=False, log_dir=log_dir, metric_threshold=0.0,
         )
@@ -215,7 +241,7 @@ def _optimize(program, trainset, valset, optimizer, budget, reflection_lm, seed,
         )
     # bootstrap
     # A float metric is truthy even at -1: the threshold makes only good runs become demos.
-    kwargs = dict(metric=spearman_metric, metric_threshold=0.0, max_labeled_demos=0,
+    kwargs = dict(metric=score_metric, metric_threshold=0.0, max_labeled_demos=0,
                   max_bootstrapped_demos=max_demos, max_rounds=1)
     n_candidates = budget // max(1, len(trainset)) - 1
     if n_candidates >= 2 and valset:

@@ -41,6 +41,9 @@ def save_program_file(program, path, *, metadata: dict | None = None) -> Path:
         },
         "state": state,
     }
+    library = getattr(program, "library_", None)
+    if library is not None:  # worked examples of a compile by retrieval: words and labels only
+        document["library"] = library.to_dict()
     return atomic_write_text(path, json.dumps(document, indent=2, default=str) + "\n")
 
 
@@ -126,6 +129,15 @@ def load_program(cls_or_program, path):
         program.load_state(state)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProgramFileError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
+    if document.get("library") is not None:
+        from ..corpus.examples import PriorLibrary
+
+        try:
+            program.library_ = PriorLibrary.from_dict(document["library"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProgramFileError(f"{path} is damaged: its library of worked examples cannot "
+                                   f"be read ({type(exc).__name__}: {exc}); compile again"
+                                   ) from None
     program.metadata_ = document.get("metadata", {})
     program.uncompiled_predictors_ = absent  # added after the file was written: as constructed
     return program

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dspy
 from dspy.utils.usage_tracker import track_usage
 
+from ..corpus.examples import with_evidence
 from ..fitting import AttributePrior, Prior
 from ..fitting.prior import match_name
 from ..judge import Attempt, Judge
@@ -57,6 +58,12 @@ class RewardProgram(SavableProgram, dspy.Module):
     answer (the shrunk ridge) to be chosen. ``elicit_prior`` asks the LM for a prior (a
     ``prior=`` given to ``forward``/``run`` replaces it). ``fit_constants`` fits declared
     ``PARAMS``; ``lift_constants`` turns literal weights into PARAMS so they can be fitted.
+
+    With a library of worked examples (``library_``, set by ``compile(..., optimizer=
+    "retrieval")``), the prior step is shown the ``examples`` most similar tables with their gold
+    priors as demonstrations, and, with ``evidence``, each attribute's nearest labelled
+    attributes beside it; with ``vote_prior`` those neighbours' own prior competes in the judge
+    as ridge shrunk toward it. Without a library these three do nothing.
     """
 
     #: Settings of older program files that no longer mean anything; ignored on load.
@@ -75,6 +82,9 @@ class RewardProgram(SavableProgram, dspy.Module):
         lift_constants: bool = True,
         select_terms: bool = True,
         seed: int = 0,
+        examples: int = 2,
+        evidence: bool = True,
+        vote_prior: bool = True,
     ):
         super().__init__()
         self.rounds = rounds
@@ -86,6 +96,12 @@ class RewardProgram(SavableProgram, dspy.Module):
         self.lift_constants = lift_constants
         self.select_terms = select_terms
         self.seed = seed
+        self.examples = examples
+        self.evidence = evidence
+        self.vote_prior = vote_prior
+        #: Worked examples (``corpus.examples.PriorLibrary``) set by a compile by retrieval;
+        #: saved in the program file. None: the prior step works from the card alone.
+        self.library_ = None
         # Caps on reply length keep a small local model from rambling (about 6 tokens/s on
         # 2 cores, and a 1.5B model loops without a frequency penalty); JSONAdapter repairs a
         # reply cut off at the cap, and the writer's cap leaves room for about 40 lines.
@@ -106,16 +122,31 @@ class RewardProgram(SavableProgram, dspy.Module):
     def forward(self, description: str, schema: str, profile: str, fit_rows,
                 prior: Prior | None = None, prior_schema: str | None = None,
                 card: dict | None = None) -> dspy.Prediction:
+        library = self.library_ if card else None
+        # A table of the library never learns from itself (a compile's own tables).
+        own = card.get("name") if card else None
         with track_usage() as usage:
             if prior is None and self.elicit_prior:
                 # The prior step reads the card's text (no fit-row ranges where the card gives a
                 # meaning), so its reply is the same for every fit size and seed of a table.
-                prior = self._elicit(description, prior_schema or schema, fit_rows.attributes)
+                text, demos = prior_schema or schema, None
+                if library is not None and self.examples:
+                    demos = library.demos(description, text, self.examples, exclude_table=own)
+                if library is not None and self.evidence:
+                    text = with_evidence(text, library.evidence(card, exclude_table=own))
+                prior = self._elicit(description, text, fit_rows.attributes, demos)
+            alternatives = {}
+            if library is not None and self.vote_prior:
+                voted = library.vote(card, exclude_table=own)
+                if voted is not None and prior is None:
+                    prior = voted  # the LM gave none: the neighbours' prior stands alone
+                elif voted is not None:
+                    alternatives["retrieved"] = voted
             # rounds=0 writes nothing: the prior and the statistical candidates alone.
             analysis = self._analyze(description, schema, profile) if self.rounds else ""
             judge = Judge(fit_rows, prior, seed=self.seed, min_gain=self.min_gain,
                           fit_constants=self.fit_constants, lift_constants=self.lift_constants,
-                          select_terms=self.select_terms)
+                          select_terms=self.select_terms, alternatives=alternatives)
             context = writer_context(analysis, prior, fit_rows.attributes)
             attempts: list[Attempt] = []
             best, stale = -2.0, 0
@@ -134,9 +165,11 @@ class RewardProgram(SavableProgram, dspy.Module):
                                   attempts=attempts, usage=usage)
 
     # -- steps -------------------------------------------------------------------------------
-    def _elicit(self, description: str, schema: str, attributes) -> Prior | None:
+    def _elicit(self, description: str, schema: str, attributes, demos=None) -> Prior | None:
         try:
-            beliefs = self.elicit(description=description, attribute_schema=schema).beliefs
+            extra = {"demos": demos} if demos else {}
+            beliefs = self.elicit(description=description, attribute_schema=schema,
+                                  **extra).beliefs
         except Exception as exc:  # an unparseable reply must not end the task
             if is_fatal_lm_error(exc):
                 raise
