@@ -7,8 +7,9 @@ Printed (Markdown), for the corpus's unseen tables and, apart, for aadb, spaq an
   baselines) with a 95% bootstrap interval that resamples tables (a table's seeds move
   together), over the cells where both methods finished;
 - direction agreement per method: the prior a cell used against the sign of each attribute's
-  rank correlation over **all** of the table's rows. That sign is evaluation only, like held-out
-  rho: it is computed here, never stored in the catalog, and never reaches a compile.
+  rank correlation over **all** of the table's rows, where its 95% interval excludes zero (the
+  rule of the gold priors; other attributes are not counted). That sign is evaluation only,
+  like held-out rho: it is computed here, never stored in the catalog, never reaches a compile.
 
     .venv/bin/python benchmarks/corpus_summary.py [benchmarks/results-corpus]
 """
@@ -25,6 +26,7 @@ from scipy import stats
 
 from rewardsmith.bench.cli import suite_tables
 from rewardsmith.corpus import catalog
+from rewardsmith.corpus.gold import direction_of
 from rewardsmith.data import load_dataset
 
 PRIOR_METHODS = ("compiled", "uncompiled", "retrieved")
@@ -68,13 +70,16 @@ def paired(rho, a, b, tables, size, draws=2000):
 
 
 def own_signs(name: str) -> dict[str, int]:
+    """+1 / -1 where the attribute's rank correlation over all rows has a 95% interval clear of
+    zero (the gold prior's rule), 0 elsewhere (such attributes are not counted)."""
     ds = load_dataset(name)
     y = ds.frame[ds.target].to_numpy()
     signs = {}
     for a in ds.attributes:
         x = ds.frame[a].to_numpy()
         rho = stats.spearmanr(x, y).statistic if np.ptp(x) else 0.0
-        signs[a] = int(np.sign(rho)) if np.isfinite(rho) else 0
+        direction = direction_of(float(rho), len(y)) if np.isfinite(rho) else "none"
+        signs[a] = {"higher": 1, "lower": -1}.get(direction, 0)
     return signs
 
 
@@ -82,12 +87,6 @@ def main(folder="benchmarks/results-corpus", tables=None) -> None:
     warnings.simplefilter("ignore")
     records = cells(Path(folder))
     rho = {(r["dataset"], r["method"], r["fit_size"], r["seed"]): r["rho"] for r in records}
-    for r in records:  # the best linear baseline of each cell, as a method of its own
-        key = (r["dataset"], "best linear", r["fit_size"], r["seed"])
-        linear = [rho.get((r["dataset"], m, r["fit_size"], r["seed"]))
-                  for m in ("signed_mean", "ols", "ridge")]
-        if all(v is not None for v in linear):
-            rho[key] = max(linear)
     # Only the suite as the catalog has it now: a table dropped from the catalog after its cells
     # were computed (another version of a train table) stays in cells.jsonl, not in the figures.
     suite = set(tables if tables is not None else suite_tables("unseen"))
@@ -106,16 +105,24 @@ def main(folder="benchmarks/results-corpus", tables=None) -> None:
                 v = [rho[k] for k in rho if k[1] == m and k[2] == size and k[0] in members]
                 row.append(f"{np.mean(v):.3f} ({len(v)})" if v else "")
             print(f"| {size or 'all'} | " + " | ".join(row) + " |")
-        print("\npaired differences (mean [95% interval over tables], tables, cells):\n")
+        print("\npaired differences (mean [95% interval over tables], tables, cells); "
+              "'best linear' is whichever of signed_mean, ols and ridge has the highest mean "
+              "at that size:\n")
         for size in sizes:
             parts = []
+            means = {m: np.mean([v for k, v in rho.items() if k[1] == m and k[2] == size
+                                 and k[0] in members] or [-2.0])
+                     for m in ("signed_mean", "ols", "ridge")}
+            best = max(means, key=means.get)
+            for k in [k for k in rho if k[1] == best and k[2] == size]:
+                rho[(k[0], "best linear", size, k[3])] = rho[k]
             for a, b in COMPARE:
                 found = paired(rho, a, b, members, size)
                 if found:
                     mean, low, high, n_tables, n_cells = found
                     parts.append(f"{a} - {b} {mean:+.3f} [{low:+.3f}, {high:+.3f}] "
                                  f"({n_tables}, {n_cells})")
-            print(f"- {size or 'all'} rows: " + "; ".join(parts))
+            print(f"- {size or 'all'} rows (best linear: {best}): " + "; ".join(parts))
     print("\n### direction agreement with each table's own signs (all rows; evaluation only)\n")
     signs = {n: own_signs(n) for n in names}
     for title, members in groups.items():
@@ -144,7 +151,8 @@ def main(folder="benchmarks/results-corpus", tables=None) -> None:
                     stated = cell["prior"]["attributes"]
                     good = sum(1 for a, s in signs["wine_quality"].items() if s and stated.get(
                         a, {}).get("direction") == ("higher" if s > 0 else "lower"))
-                    print(f"- wine_quality, {m}: {good} of 11")
+                    counted = sum(1 for v in signs["wine_quality"].values() if v)
+                    print(f"- wine_quality, {m}: {good} of {counted}")
 
 
 if __name__ == "__main__":

@@ -418,7 +418,7 @@ def test_cells_from_before_a_methods_latest_revision_are_run_again(tmp_path):
         run_bench(*args, out_dir=tmp_path, progress=False)
         log = tmp_path / "cells.jsonl"
         records = [json.loads(line) for line in log.read_text().splitlines()]
-        assert [r["setup"].get("revision") for r in records] == [3, 3]
+        assert [r["setup"].get("revision") for r in records] == [4, 3]
         records[1]["setup"]["revision"] = 2  # as written before the seed method's revision 3
         log.write_text("".join(json.dumps(r) + "\n" for r in records))
         with pytest.MonkeyPatch.context() as mp:

@@ -29,7 +29,11 @@ def retrieval_program():
 
 
 def test_a_compile_by_retrieval_makes_no_lm_call_and_keeps_the_train_tables(retrieval_program):
-    assert dspy.settings.lm is None  # nothing configured, and nothing was needed
+    lm, engine = scripted_lm(make_responder())
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        compile(RewardProgram(rounds=0), make_tasks(TRAIN[:2], fit_sizes=[20]),
+                optimizer="retrieval", verbose=False)
+    assert engine.calls == 0
     assert [t.table for t in retrieval_program.library_.tables] == TRAIN
     assert {e.table for e in retrieval_program.library_.attributes.entries} == set(TRAIN)
 
