@@ -33,7 +33,7 @@ from rewardsmith.corpus import tables
 from rewardsmith.data import load_dataset, make_task, make_tasks
 from rewardsmith.lm import make_lm, use_run_cache
 from rewardsmith.lm.usage import usage_totals
-from rewardsmith.metrics.prior_agreement import prior_agreement
+from rewardsmith.metrics.prior_agreement import directions_agreed, prior_agreement
 from rewardsmith.programs import RewardProgram, compile
 
 VARIANTS = {
@@ -41,17 +41,6 @@ VARIANTS = {
     "evidence": {"examples": 0, "evidence": True},
     "examples+evidence": {"examples": 2, "evidence": True},
 }
-
-
-def direction_share(prior, gold) -> tuple[int, int]:
-    agree = total = 0
-    for name, label in gold.items():
-        if label["direction"] == "none":
-            continue
-        total += 1
-        entry = prior.attributes.get(name) if prior else None
-        agree += int(entry is not None and entry.direction == label["direction"])
-    return agree, total
 
 
 def main(argv=None) -> None:
@@ -89,7 +78,7 @@ def main(argv=None) -> None:
                 voted = library.vote(task.card)
                 record = {"table": table.key, "variant": "vote", "seconds": 0.0, "lm_calls": 0,
                           "score": prior_agreement(voted, gold)[0],
-                          "agree": direction_share(voted, gold),
+                          "agree": directions_agreed(voted, gold),
                           "prior": voted.to_dict() if voted else None}
                 log.write(json.dumps(record) + "\n")
                 done[(table.key, "vote")] = record
@@ -110,7 +99,7 @@ def main(argv=None) -> None:
                           "seconds": round(time.perf_counter() - started, 1),
                           "lm_calls": calls, "tokens": tokens,
                           "score": prior_agreement(prediction.prior, gold)[0],
-                          "agree": direction_share(prediction.prior, gold),
+                          "agree": directions_agreed(prediction.prior, gold),
                           "prior": prediction.prior.to_dict() if prediction.prior else None}
                 log.write(json.dumps(record) + "\n")
                 log.flush()

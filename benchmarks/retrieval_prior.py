@@ -26,6 +26,7 @@ from rewardsmith.corpus.library import AttributeLibrary
 from rewardsmith.data import load_dataset, make_task
 from rewardsmith.fitting import AttributePrior, Prior
 from rewardsmith.judge import Judge
+from rewardsmith.metrics.prior_agreement import directions_agreed
 from rewardsmith.metrics.spearman import heldout_scores, usable_outputs
 
 SIZES = (10, 20)
@@ -35,17 +36,6 @@ SEEDS = range(5)
 def gold_of(record) -> Prior:
     return Prior({a: AttributePrior(g["direction"], g["importance"])
                   for a, g in record["gold_prior"].items()}, origin="gold")
-
-
-def agreement(prior: Prior | None, gold: dict) -> tuple[int, int]:
-    agree = total = 0
-    for name, g in gold.items():
-        if g["direction"] == "none":
-            continue
-        total += 1
-        entry = prior.attributes.get(name) if prior else None
-        agree += int(entry is not None and entry.direction == g["direction"])
-    return agree, total
 
 
 def table_interval(diffs: dict[str, list[float]], draws: int = 2000) -> tuple[float, float]:
@@ -75,7 +65,7 @@ def main() -> None:
                   "all higher": Prior({a: AttributePrior("higher", 2) for a in ds.attributes}),
                   "gold (ceiling)": gold_of(record)}
         for name in agree:
-            a, t = agreement(priors[name], record["gold_prior"])
+            a, t = directions_agreed(priors[name], record["gold_prior"])
             agree[name][0] += a
             agree[name][1] += t
         for size in SIZES:

