@@ -1,20 +1,14 @@
 """benchmarks/corpus_summary.py: paired differences over the cells both methods finished, and
 direction agreement against the table's own signs."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "corpus_summary.py"
+from script_loading import load_script as load_script_named
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("corpus_summary", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_named("corpus_summary")
 
 
 def test_paired_differences_use_only_cells_both_methods_have():

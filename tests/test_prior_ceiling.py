@@ -1,26 +1,20 @@
 """benchmarks/prior_ceiling.py: the replay must reproduce what the benchmark measured, and its
 oracle must come from fit rows only."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from script_loading import load_script as load_script_named
 
 from rewardsmith.data import load_dataset, make_task
 from rewardsmith.data.dataset import FIT
 from rewardsmith.fitting import fit_linear
 from rewardsmith.fitting.rank import spearman
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "prior_ceiling.py"
-
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("prior_ceiling", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script_named("prior_ceiling")
 
 
 def prior_cell(dataset, attributes, direction="higher"):

@@ -121,7 +121,7 @@ def builtin_targets() -> dict[str, pd.Series]:
     from ..data import load_dataset
     from ..data.catalog import CATALOG
 
-    return {f"built-in {name}": load_dataset(name).frame[CATALOG[name].target]
+    return {f"built-in {name}": load_dataset(name).frame[CATALOG[name].card.target]
             for name in CATALOG}
 
 

@@ -20,29 +20,14 @@ BUILTIN_DIR = Path(__file__).parent / "builtin"
 
 @dataclass(frozen=True)
 class BuiltinSpec:
-    """A built-in dataset: its card and the few loading settings the card's extras carry."""
+    """A built-in dataset: its card (roles, meanings, files) and the few loading settings the
+    card's extras carry."""
 
     card: Card
 
     @property
     def name(self) -> str:
         return self.card.name
-
-    @property
-    def files(self) -> tuple[str, ...]:
-        return self.card.paths
-
-    @property
-    def id_column(self) -> str | None:
-        return self.card.id_column
-
-    @property
-    def target(self) -> str | None:
-        return self.card.target
-
-    @property
-    def target_note(self) -> str:
-        return self.card.target_note
 
     @property
     def description(self) -> str:
@@ -55,10 +40,6 @@ class BuiltinSpec:
     @property
     def license(self) -> str:
         return self.card.license
-
-    @property
-    def ignored(self) -> tuple[str, ...]:
-        return self.card.ignored
 
     @property
     def split(self) -> str:
@@ -76,7 +57,7 @@ class BuiltinSpec:
         return bool(self.card.extra.get("split_by_file", False))
 
     def paths(self) -> list[Path]:
-        return [BUILTIN_DIR / self.name / f for f in self.files]
+        return [BUILTIN_DIR / self.name / f for f in self.card.paths]
 
 
 @functools.cache
