@@ -1,4 +1,5 @@
-"""Integration tests with the real embedded model (temperature 0, about 11 LM calls in all).
+"""Integration tests with the real embedded model (temperature 0; about 12 LM calls and 16
+probability reads in all).
 
 `make test` installs the model and sets REWARDSMITH_REQUIRE_LOCAL_MODEL=1, so there a missing
 model is a failure, not a skip. Run alone with: pytest -m integration
@@ -12,6 +13,7 @@ import pytest
 
 from rewardsmith.data import load_dataset, make_task
 from rewardsmith.lm import LMConfigError, make_lm
+from rewardsmith.lm.options import option_logprobs
 from rewardsmith.metrics import evaluate_function
 from rewardsmith.programs import RewardProgram, code_text
 from rewardsmith.sandbox import check_source
@@ -78,3 +80,24 @@ def test_compiled_program_file_reloads_and_runs(local):
     result = program.run("fed_turn", fit_size=40)
     assert result.function is not None, [a.feedback for a in result.attempts]
     assert -1.0 <= result.rho <= 1.0
+
+
+def test_answer_probabilities_are_read_without_generating_and_match_a_fresh_read(local):
+    system = "Answer with one word: yes or no."
+    hot = option_logprobs(system, "Facts about the world.\nIs fire hot?", ("yes", "no"), lm=local)
+    cold = option_logprobs(system, "Facts about the world.\nIs ice hot?", ("yes", "no"), lm=local)
+    assert hot["yes"] > hot["no"] and cold["no"] > cold["yes"]
+    # The second read reused the first one's key-value cache for the shared lines; reading the
+    # first prompt again (its whole prefix cached) must give the same numbers.
+    again = option_logprobs(system, "Facts about the world.\nIs fire hot?", ("yes", "no"),
+                            lm=local)
+    assert again == pytest.approx(hot, abs=1e-3)
+
+
+def test_a_reply_is_generated_normally_after_a_probability_read(local, seed_task):
+    option_logprobs("Answer with one word: yes or no.", "Is water wet?", ("yes", "no"), lm=local)
+    prediction = RewardProgram(rounds=0, prior_step="questions")(**seed_task.inputs())
+    assert prediction.prior.origin == "asked"
+    result = dspy.Predict(ElicitPrior, max_tokens=900)(
+        description=seed_task.description, attribute_schema=seed_task.schema)
+    assert {b.attribute for b in result.beliefs} == set(seed_task.fit_rows.attributes)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..fitting.prior import AttributePrior, Prior
+from ..fitting.prior import AttributePrior, Prior, belief_from_score
 from .tfidf import TfidfVectorizer
 
 #: Neighbours that vote for one attribute.
@@ -115,16 +115,23 @@ class AttributeLibrary:
     def vote(self, card: dict, *, exclude_table: str | None = None) -> Prior | None:
         """The neighbours' prior for every attribute of ``card`` (``Dataset.card_entry()``);
         None when no attribute has a neighbour."""
-        attributes = {}
+        return self.prior_from_vote(self.vote_scores(card, exclude_table=exclude_table))
+
+    def prior_from_vote(self, scores: dict[str, float]) -> Prior | None:
+        attributes = {name: _belief(score, self.threshold) for name, score in scores.items()}
+        return Prior(attributes, origin="retrieved") if attributes else None
+
+    def vote_scores(self, card: dict, *, exclude_table: str | None = None) -> dict[str, float]:
+        """Per attribute of ``card`` with neighbours, their similarity-weighted mean rho."""
+        scores = {}
         for name, meaning in card.get("attributes", {}).items():
             found = self.neighbours(name, meaning, card.get("target_note", ""),
                                     card.get("description", ""), exclude_table=exclude_table)
-            if not found:
-                continue
-            weights = np.array([n.similarity for n in found])
-            score = float(weights @ np.array([n.entry.rho for n in found]) / weights.sum())
-            attributes[name] = _belief(score, self.threshold)
-        return Prior(attributes, origin="retrieved") if attributes else None
+            if found:
+                weights = np.array([n.similarity for n in found])
+                scores[name] = float(weights @ np.array([n.entry.rho for n in found])
+                                     / weights.sum())
+        return scores
 
     # -- files -------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -145,6 +152,28 @@ def labelled_attributes(table: str, card: dict, gold: dict) -> list[LabelledAttr
                               card.get("target_note", ""), card.get("description", ""),
                               label["direction"], int(label["importance"]), float(label["rho"]))
             for name, label in gold.items()]
+
+
+def combined_prior(scores: dict[str, float], vote: dict[str, float], weight: float, *,
+                   origin: str, shapes: dict[str, str] | None = None) -> Prior:
+    """The prior step's scores and the neighbours' vote as one prior.
+
+    Per attribute: the step's signed score (``programs/questions.py``'s log-odds, or a JSON
+    prior's direction x importance / 3) plus ``weight`` x the vote (the neighbours' mean rho),
+    read back as a belief by ``belief_from_score``. Where the model is unsure the neighbours
+    decide, and where both are sure they must agree to be trusted. On corpus tables this beat
+    either alone (benchmarks/README.md, "Which prior step to compile").
+    """
+    shapes = shapes or {}
+    names = list(dict.fromkeys([*scores, *vote]))
+    return Prior({name: belief_from_score(scores.get(name, 0.0) + weight * vote.get(name, 0.0),
+                                          shapes.get(name, "linear")) for name in names},
+                 origin=origin)
+
+
+def prior_scores(prior: Prior) -> dict[str, float]:
+    """A stated prior as signed scores: direction x importance / 3."""
+    return {name: entry.weight / 3 for name, entry in prior.attributes.items()}
 
 
 @functools.cache

@@ -7,6 +7,11 @@ the code in the wrong field. ``n_threads`` fixes the thread count; by default ea
 cores that are free at that moment (``lm/threads.py``), so a busy machine slows it down by the
 share of cores taken, not by waiting at llama.cpp's barriers for a core it shares.
 
+Asked for log-probabilities (``Config.logprobs``, as the per-attribute questions of
+``programs/questions.py`` ask) with a one-token answer, it generates nothing: it reads the next
+token's distribution after the prompt, reusing the key-value cache of the longest prefix it shares
+with the previous prompt, so questions about one table cost only their own last lines.
+
 Install the runtime and weights with ``make local-model`` (``python -m rewardsmith.lm.install``).
 """
 
@@ -38,6 +43,7 @@ class LlamaEngine:
         self.threads_used: int | None = None  # the count the last call ran with
         self.seed = seed
         self._llama = None
+        self._formatter = None  # the chat template, for prompts read without a reply
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
 
     def _model(self):
@@ -69,6 +75,8 @@ class LlamaEngine:
         from .scripted import prompt_messages
 
         config = request.config
+        if config.logprobs is not None:
+            return self._next_token(request)
         max_tokens = config.max_tokens or 1024
         with self._lock:
             llama = self._model()
@@ -96,6 +104,60 @@ class LlamaEngine:
                         output_tokens=usage.get("completion_tokens"),
                         total_tokens=usage.get("total_tokens")),
         )
+
+    def _next_token(self, request):
+        """The distribution of the answer's first token: its ``config.logprobs`` likeliest
+        tokens (at most 20, OpenAI's cap), with no generation."""
+        import numpy as np
+        from dspy._vendor.lm15.types import TokenLogprob, TopLogprob
+        from dspy.lm15 import Message, Response, TextPart, Usage
+
+        from .scripted import prompt_messages
+
+        if (request.config.max_tokens or 1) != 1:
+            raise LMConfigError("the embedded model reports log-probabilities for one-token "
+                                "answers only: ask with max_tokens=1")
+        top = max(1, min(int(request.config.logprobs or 1), 20))
+        with self._lock:
+            llama = self._model()
+            self._set_threads(llama)
+            tokens = self._prompt_tokens(llama, prompt_messages(request))
+            # Keep the cached prefix, decode the rest; at least one token is decoded so the
+            # logits are this prompt's.
+            shared = min(llama.longest_token_prefix(llama._input_ids, tokens), len(tokens) - 1)
+            llama.n_tokens = shared
+            llama.eval(tokens[shared:])
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+            logits = logits.astype(np.float64)
+            logprobs = logits - logits.max()
+            logprobs -= np.log(np.exp(logprobs).sum())
+            best = np.argsort(-logprobs)[:top]
+            words = [llama.detokenize([int(i)]).decode("utf-8", errors="replace") for i in best]
+        alternatives = tuple(TopLogprob(w or " ", float(logprobs[i]), token_id=int(i))
+                             for w, i in zip(words, best, strict=True))
+        chosen = alternatives[0]
+        return Response(
+            id=None, model=LOCAL_MODEL_NAME,
+            message=Message.assistant([TextPart(chosen.token)]), finish_reason="stop",
+            usage=Usage(input_tokens=len(tokens), output_tokens=1, total_tokens=len(tokens) + 1),
+            logprobs=(TokenLogprob(chosen.token, chosen.logprob, token_id=chosen.token_id,
+                                   top=alternatives),))
+
+    def _prompt_tokens(self, llama, messages: list[dict]) -> list[int]:
+        """The prompt as ``create_chat_completion`` would build it: the model's own chat template,
+        ending where the assistant's reply begins."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if self._formatter is None:
+            def text(token: int) -> str:
+                return llama._model.token_get_text(token) if token != -1 else ""
+
+            self._formatter = Jinja2ChatFormatter(
+                template=llama.metadata["tokenizer.chat_template"],
+                eos_token=text(llama.token_eos()), bos_token=text(llama.token_bos()))
+        result = self._formatter(messages=messages)
+        return llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special,
+                              special=True)
 
     def stream(self, request):
         from dspy.lm15 import response_to_events

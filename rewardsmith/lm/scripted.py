@@ -4,9 +4,10 @@
 A ``responder`` decides each reply from the prompt: it receives the full prompt text and returns
 either a dict of output fields (serialised as the JSON object DSPy's JSONAdapter expects) or raw
 text, or a ``Reply`` (the same, with a finish reason: ``Reply(text, "length")`` is a reply cut
-off at the token limit). Every prompt is recorded in ``prompts`` so tests can assert what the
-model was (and was not) shown, and each call's sampling temperature and seed in ``temperatures``
-and ``seeds``.
+off at the token limit; ``Reply(text, logprobs={"better": -0.2, ...})`` also reports those
+first-token log-probabilities, as a request with ``Config.logprobs`` gets them). Every prompt is
+recorded in ``prompts`` so tests can assert what the model was (and was not) shown, and each
+call's sampling temperature and seed in ``temperatures`` and ``seeds``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Reply:
 
     content: dict | str
     finish_reason: str = "stop"
+    logprobs: dict[str, float] | None = None   # first-token alternatives, likeliest first
 
 
 class ScriptedEngine:
@@ -49,9 +51,9 @@ class ScriptedEngine:
             self.temperatures.append(getattr(config, "temperature", None))
             self.seeds.append(getattr(config, "seed", None))
         reply = self.responder(prompt)
-        finish_reason = "stop"
+        finish_reason, logprobs = "stop", None
         if isinstance(reply, Reply):
-            reply, finish_reason = reply.content, reply.finish_reason
+            reply, finish_reason, logprobs = reply.content, reply.finish_reason, reply.logprobs
         text = reply if isinstance(reply, str) else json.dumps(reply)
         tokens_in, tokens_out = len(prompt) // 4, len(text) // 4  # a rough, deterministic count
         return Response(
@@ -61,6 +63,7 @@ class ScriptedEngine:
             finish_reason=finish_reason,
             usage=Usage(input_tokens=tokens_in, output_tokens=tokens_out,
                         total_tokens=tokens_in + tokens_out),
+            logprobs=_first_token(logprobs) if logprobs else None,
         )
 
     def stream(self, request):
@@ -68,6 +71,13 @@ class ScriptedEngine:
 
     def close(self) -> None:
         pass
+
+
+def _first_token(logprobs: dict[str, float]):
+    from dspy._vendor.lm15.types import TokenLogprob, TopLogprob
+
+    alternatives = tuple(TopLogprob(token, float(value)) for token, value in logprobs.items())
+    return (TokenLogprob(alternatives[0].token, alternatives[0].logprob, top=alternatives),)
 
 
 def prompt_messages(request) -> list[dict]:

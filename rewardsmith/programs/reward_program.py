@@ -17,10 +17,13 @@ are never touched here: only the metric sees them.
 
 from __future__ import annotations
 
+import logging
+
 import dspy
 from dspy.utils.usage_tracker import track_usage
 
 from ..corpus.examples import with_evidence
+from ..corpus.library import combined_prior, prior_scores
 from ..fitting import AttributePrior, Prior
 from ..fitting.prior import match_name
 from ..judge import Attempt, Judge
@@ -32,9 +35,11 @@ from ..lm.faults import (
     was_cut_off,
     was_empty,
 )
+from ..lm.options import NoLogprobsError
 from ..signatures import AnalyzeAttributes, ElicitPrior, WriteScoringFunction
 from .persist import SavableProgram
 from .prediction import program_prediction
+from .questions import ask_attributes, prior_from_answers
 
 #: Reply caps in tokens for the three steps.
 ANALYSIS_MAX_TOKENS = 240
@@ -43,6 +48,12 @@ CODE_MAX_TOKENS = 900
 #: Sampling temperature for the second and later samples of a round, and for asking again when
 #: the writer repeats an earlier attempt's code.
 SAMPLE_TEMPERATURE = 0.7
+#: How the prior step may ask (``RewardProgram(prior_step=...)``).
+PRIOR_STEPS = ("json", "questions")
+#: ``_ask``'s answer for a model without log-probabilities: ask for the JSON prior instead.
+_NO_LOGPROBS = object()
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Attempt", "RewardProgram", "code_text", "render_attempts"]
 
@@ -64,6 +75,16 @@ class RewardProgram(SavableProgram, dspy.Module):
     priors as demonstrations, and, with ``evidence``, each attribute's nearest labelled
     attributes beside it; with ``vote_prior`` those neighbours' own prior competes in the judge
     as ridge shrunk toward it. Without a library these three do nothing.
+
+    ``prior_step`` is how the prior is asked for: ``"json"``, one reply stating every attribute
+    (the ``elicit`` predictor, which optimizers tune), or ``"questions"``, two one-word
+    questions per attribute read as probabilities (``programs/questions.py``; evidence stands
+    before each question, demos are not used). A model that gives no log-probabilities gets the
+    JSON step instead.
+
+    ``vote_weight`` mixes the neighbours' vote into the elicited prior (score plus weight x the
+    neighbours' mean rho: ``corpus.library.combined_prior``); 0 keeps the LM's prior as it came.
+    A prior given to ``forward``/``run`` is never mixed.
     """
 
     #: Settings of older program files that no longer mean anything; ignored on load.
@@ -85,8 +106,13 @@ class RewardProgram(SavableProgram, dspy.Module):
         examples: int = 2,
         evidence: bool = True,
         vote_prior: bool = True,
+        prior_step: str = "json",
+        vote_weight: float = 1.0,
     ):
         super().__init__()
+        if prior_step not in PRIOR_STEPS:
+            raise ValueError(f"prior_step must be one of {', '.join(PRIOR_STEPS)}, not "
+                             f"{prior_step!r}")
         self.rounds = rounds
         self.samples = samples
         self.patience = patience
@@ -99,6 +125,8 @@ class RewardProgram(SavableProgram, dspy.Module):
         self.examples = examples
         self.evidence = evidence
         self.vote_prior = vote_prior
+        self.prior_step = prior_step
+        self.vote_weight = vote_weight
         #: Worked examples (``corpus.examples.PriorLibrary``) set by a compile by retrieval;
         #: saved in the program file. None: the prior step works from the card alone.
         self.library_ = None
@@ -126,22 +154,37 @@ class RewardProgram(SavableProgram, dspy.Module):
         # A table of the library never learns from itself (a compile's own tables).
         own = card.get("name") if card else None
         with track_usage() as usage:
-            if prior is None and self.elicit_prior:
+            elicited, scores = prior is None and self.elicit_prior, None
+            if elicited:
                 # The prior step reads the card's text (no fit-row ranges where the card gives a
                 # meaning), so its reply is the same for every fit size and seed of a table.
-                text, demos = prior_schema or schema, None
-                if library is not None and self.examples:
-                    demos = library.demos(description, text, self.examples, exclude_table=own)
-                if library is not None and self.evidence:
-                    text = with_evidence(text, library.evidence(card, exclude_table=own))
-                prior = self._elicit(description, text, fit_rows.attributes, demos)
+                text = prior_schema or schema
+                evidence = (library.evidence(card, exclude_table=own)
+                            if library is not None and self.evidence else {})
+                answers = (self._ask(description, text, fit_rows.attributes, card, evidence)
+                           if self.prior_step == "questions" else _NO_LOGPROBS)
+                if answers is _NO_LOGPROBS:
+                    demos = (library.demos(description, text, self.examples, exclude_table=own)
+                             if library is not None and self.examples else None)
+                    prior = self._elicit(description, with_evidence(text, evidence),
+                                         fit_rows.attributes, demos)
+                elif answers:
+                    prior = prior_from_answers(answers)
+                    scores = {a.attribute: a.score for a in answers}
             alternatives = {}
-            if library is not None and self.vote_prior:
-                voted = library.vote(card, exclude_table=own)
-                if voted is not None and prior is None:
+            if library is not None and (self.vote_prior or self.vote_weight):
+                vote = library.attributes.vote_scores(card, exclude_table=own)
+                voted = library.attributes.prior_from_vote(vote)
+                if prior is None:
                     prior = voted  # the LM gave none: the neighbours' prior stands alone
                 elif voted is not None:
-                    alternatives["retrieved"] = voted
+                    if elicited and self.vote_weight:  # a user's own prior is not mixed
+                        prior = combined_prior(
+                            scores or prior_scores(prior), vote, self.vote_weight,
+                            origin=f"{prior.origin} + retrieved",
+                            shapes={a: e.shape for a, e in prior.attributes.items()})
+                    if self.vote_prior:
+                        alternatives["retrieved"] = voted
             # rounds=0 writes nothing: the prior and the statistical candidates alone.
             analysis = self._analyze(description, schema, profile) if self.rounds else ""
             judge = Judge(fit_rows, prior, seed=self.seed, min_gain=self.min_gain,
@@ -175,6 +218,21 @@ class RewardProgram(SavableProgram, dspy.Module):
                 raise
             return None
         return prior_from_beliefs(beliefs, attributes)
+
+    def _ask(self, description: str, schema: str, attributes, card: dict | None,
+             evidence: dict[str, str]):
+        card = card or {}
+        try:
+            return ask_attributes(description, schema, attributes,
+                                  target=card.get("target") or "the judgment",
+                                  meanings=card.get("attributes"), evidence=evidence)
+        except NoLogprobsError as exc:
+            log.warning("%s; asking for a JSON prior instead", exc)
+            return _NO_LOGPROBS
+        except Exception as exc:  # a failed question must not end the task
+            if is_fatal_lm_error(exc):
+                raise
+            return None
 
     def _analyze(self, description: str, schema: str, profile: str) -> str:
         try:
