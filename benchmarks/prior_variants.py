@@ -19,6 +19,11 @@ The question variants record each attribute's two log-odds, so thresholds can be
 without asking again. ``--part train`` runs the train tables instead (for choosing thresholds;
 their own entries are left out of the library's evidence).
 
+Derived without an LM (``--vote-weight``): ``uncompiled+vote``, ``examples+evidence+vote`` and
+``questions+vote``, each recorded prior mixed with the neighbours' vote as a compiled program
+mixes it (``corpus.library.combined_prior``). Question variants are rescored from their recorded
+odds, so a change of thresholds needs no new call.
+
 Scored per table: the effect-weighted agreement of ``metrics/prior_agreement.py`` (-1..1) and the
 share of attributes with a gold direction whose stated direction matches it. Each finished call
 is appended to ``OUT/records.jsonl`` and the LM replies are cached in ``OUT/dspy_cache``, so the
@@ -69,6 +74,8 @@ def main(argv=None) -> None:
     parser.add_argument("--variants", default=None,
                         help="comma-separated variants to run (default: all)")
     parser.add_argument("--part", default="validation", choices=("validation", "train"))
+    parser.add_argument("--vote-weight", type=float, default=1.0,
+                        help="the weight of the vote in the derived +vote variants")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     out = Path(args.out)
@@ -111,7 +118,7 @@ def main(argv=None) -> None:
                     continue
                 if deadline is not None and time.monotonic() > deadline:
                     print("time limit reached; run the same command again to go on")
-                    return summarize(done, chosen)
+                    return summarize(derive(done, library, args.vote_weight), chosen)
                 if variant in QUESTION_VARIANTS:
                     record = ask_record(task, variant, library, gold)
                     log.write(json.dumps(record) + "\n")
@@ -120,7 +127,8 @@ def main(argv=None) -> None:
                     report(record)
                     continue
                 settings = VARIANTS[variant]
-                program = RewardProgram(rounds=0, vote_prior=False, **(settings or {}))
+                program = RewardProgram(rounds=0, vote_prior=False, vote_weight=0.0,
+                                        **(settings or {}))
                 if settings is not None:
                     program.library_ = (RandomDemos.like(library, table.key)
                                         if variant == "random+evidence" else library)
@@ -138,7 +146,7 @@ def main(argv=None) -> None:
                 log.flush()
                 done[(table.key, variant)] = record
                 report(record)
-    summarize(done, chosen)
+    summarize(derive(done, library, args.vote_weight), chosen)
 
 
 class RandomDemos(PriorLibrary):
@@ -177,6 +185,45 @@ def ask_record(task, variant: str, library, gold) -> dict:
             "odds": {a.attribute: [round(a.higher, 4), round(a.lower, 4)] for a in answers}}
 
 
+#: Derived variants: (name, the recorded variant it mixes with the vote).
+DERIVED = (("uncompiled+vote", "uncompiled"), ("examples+evidence+vote", "examples+evidence"),
+           ("questions+vote", "questions"))
+
+
+def derive(done: dict, library, weight: float) -> dict:
+    """Question records rescored from their odds, and the +vote variants, with no LM call."""
+    from rewardsmith.corpus import catalog
+    from rewardsmith.corpus.library import combined_prior, prior_scores
+    from rewardsmith.fitting import Prior
+    from rewardsmith.programs.questions import Answer
+
+    out = dict(done)
+    for (table, variant), record in done.items():
+        if (variant not in dict(DERIVED).values() and variant not in QUESTION_VARIANTS
+                or table not in catalog()):  # a table that has left the catalog since
+            continue
+        gold = catalog()[table].gold_prior
+        if "odds" in record:
+            answers = [Answer(a, h, low) for a, (h, low) in record["odds"].items()]
+            prior, scores = prior_from_answers(answers), {a.attribute: a.score for a in answers}
+            out[(table, variant)] = {**record, "score": prior_agreement(prior, gold)[0],
+                                     "agree": directions_agreed(prior, gold)}
+        else:
+            prior = Prior.from_dict(record["prior"]) if record["prior"] else None
+            scores = prior_scores(prior) if prior else {}
+        name = next((n for n, base in DERIVED if base == variant), None)
+        if name is None:
+            continue
+        card = load_dataset(table).card_entry()
+        mixed = combined_prior(scores, library.attributes.vote_scores(card, exclude_table=table),
+                               weight, origin="mixed")
+        out[(table, name)] = {"table": table, "variant": name, "seconds": record["seconds"],
+                              "lm_calls": record["lm_calls"],
+                              "score": prior_agreement(mixed, gold)[0],
+                              "agree": directions_agreed(mixed, gold)}
+    return out
+
+
 def report(record: dict) -> None:
     print(f"{record['table']:<32} {record['variant']:<18} score {record['score']:+.2f}  "
           f"agree {record['agree'][0]}/{record['agree'][1]}  {record['seconds']:.0f} s",
@@ -187,7 +234,7 @@ def summarize(done, chosen) -> None:
     """Over every table with a record (the chosen ones and any an earlier run added), then
     each variant against ``uncompiled`` on the tables both have (a bootstrap over tables)."""
     keys = list(dict.fromkeys(table for table, _ in done))
-    variants = ("vote", *VARIANTS, *QUESTION_VARIANTS)
+    variants = ("vote", *VARIANTS, *QUESTION_VARIANTS, *(name for name, _ in DERIVED))
     print(f"\n{'variant':<18} tables  score (mean)  directions agreed   s/table")
     for variant in variants:
         records = [done[(k, variant)] for k in keys if (k, variant) in done]

@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "prior and the statistical candidates, no code written) (default: 2)")
     p.add_argument("--samples", type=positive_int, default=2,
                    help="functions written per round, the later ones sampled (default: 2)")
+    p.add_argument("--prior-step", choices=("json", "questions"), default="json",
+                   help="how the prior is asked for: json, one reply for every attribute "
+                   "(default; the step optimizers tune), or questions, two one-word questions "
+                   "per attribute read as probabilities (about a third of the time on the "
+                   "embedded model; needs a model that reports log-probabilities)")
     p.add_argument("--out", required=True, help="where to write the program JSON")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="tasks the optimizer runs at once (DSPy's num_threads; worth it for an "
@@ -300,7 +305,8 @@ def _cmd_compile(args) -> int:
     valset = make_tasks(val_names, fit_sizes=sizes, seeds=seeds) if val_names else None
     # A compile by retrieval calls no LM: starting one (the embedded model) would only cost time.
     lm = configure_lm(args) if args.optimizer != "retrieval" else None
-    program = RewardProgram(rounds=args.rounds, samples=args.samples)
+    program = RewardProgram(rounds=args.rounds, samples=args.samples,
+                            prior_step=args.prior_step)
     compiled = compile(program, trainset, valset, optimizer=args.optimizer, budget=args.budget,
                        max_lm_calls=args.max_lm_calls, max_lm_tokens=args.max_lm_tokens,
                        max_seconds=args.max_minutes * 60 if args.max_minutes else None,

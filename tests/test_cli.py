@@ -209,6 +209,15 @@ def test_compile_with_rounds_zero_compiles_the_prior_step_alone(capsys, tmp_path
     assert json.loads(program.read_text())["config"]["rounds"] == 0
 
 
+def test_compile_by_retrieval_keeps_the_prior_step_asked_for(capsys, tmp_path):
+    program = tmp_path / "program.json"
+    code, _, err = run_cli(capsys, "compile", "--data", "wooldridge/affairs,wooldridge/apple",
+                           "--optimizer", "retrieval", "--rounds", "0", "--fit-sizes", "20",
+                           "--prior-step", "questions", "--out", str(program))
+    assert code == 0, err
+    assert json.loads(program.read_text())["config"]["prior_step"] == "questions"
+
+
 def test_compile_refuses_negative_rounds(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["compile", "--data", "seed", "--rounds", "-1", "--out", "x.json"])
