@@ -87,11 +87,23 @@ def test_answer_probabilities_are_read_without_generating_and_match_a_fresh_read
     hot = option_logprobs(system, "Facts about the world.\nIs fire hot?", ("yes", "no"), lm=local)
     cold = option_logprobs(system, "Facts about the world.\nIs ice hot?", ("yes", "no"), lm=local)
     assert hot["yes"] > hot["no"] and cold["no"] > cold["yes"]
-    # The second read reused the first one's key-value cache for the shared lines; reading the
-    # first prompt again (its whole prefix cached) must give the same numbers.
-    again = option_logprobs(system, "Facts about the world.\nIs fire hot?", ("yes", "no"),
-                            lm=local)
-    assert again == pytest.approx(hot, abs=1e-3)
+    # Each read reuses the previous prompt's key-value cache for the lines they share. A prompt
+    # read again, after other prompts, must give the same numbers, not numbers that depend on
+    # where the cache was split (free splits differed by up to 0.09 nats here, 0.05 on CI).
+    prompts = [f"Facts about the world, part {part}.\n{question}" for part in (1, 2)
+               for question in ("Is fire hot?", "Is the sea salty? Think of oceans and rivers.")]
+    first = {p: option_logprobs(system, p, ("yes", "no"), lm=local) for p in prompts}
+    for prompt in [*reversed(prompts), *prompts[1::2], *prompts[::2]]:
+        assert option_logprobs(system, prompt, ("yes", "no"), lm=local) == pytest.approx(
+            first[prompt], abs=1e-4), prompt
+
+
+def test_a_probability_read_after_a_generation_matches_the_read_before_it(local):
+    system = "Answer with one word: yes or no."
+    before = option_logprobs(system, "Is snow cold?", ("yes", "no"), lm=local)
+    local("Is snow cold? Answer in a short sentence.", max_tokens=16)
+    after = option_logprobs(system, "Is snow cold?", ("yes", "no"), lm=local)
+    assert after == pytest.approx(before, abs=1e-4)
 
 
 def test_a_reply_is_generated_normally_after_a_probability_read(local, seed_task):

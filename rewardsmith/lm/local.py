@@ -10,7 +10,11 @@ share of cores taken, not by waiting at llama.cpp's barriers for a core it share
 Asked for log-probabilities (``Config.logprobs``, as the per-attribute questions of
 ``programs/questions.py`` ask) with a one-token answer, it generates nothing: it reads the next
 token's distribution after the prompt, reusing the key-value cache of the longest prefix it shares
-with the previous prompt, so questions about one table cost only their own last lines.
+with the previous prompt, so questions about one table cost only their own last lines. Reads
+evaluate the prompt in fixed chunks at fixed positions (``READ_CHUNK``) and reuse only whole
+chunks: llama.cpp's kernels depend on the batch size, and on some CPUs a prompt split differently
+read 0.05 nats differently, so with free splits a question's answer would depend on the question
+asked before it. With fixed chunks a read is a function of its prompt alone.
 
 Install the runtime and weights with ``make local-model`` (``python -m rewardsmith.lm.install``).
 """
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_MODEL_NAME = "local/qwen2.5-coder-1.5b-instruct-q4_k_m"
 DEFAULT_CONTEXT = 8192
+READ_CHUNK = 32  # tokens per decode in a probability read; reuse is rounded down to whole chunks
 
 
 class LlamaEngine:
@@ -44,6 +49,9 @@ class LlamaEngine:
         self.seed = seed
         self._llama = None
         self._formatter = None  # the chat template, for prompts read without a reply
+        # Leading cached tokens whose keys and values a probability read computed in whole
+        # chunks; a generation re-splits the cache, so it resets this to 0.
+        self._chunked = 0
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
 
     def _model(self):
@@ -82,6 +90,7 @@ class LlamaEngine:
             llama = self._model()
             self._set_threads(llama)
             messages = _fit_context(llama, prompt_messages(request), self.n_ctx - max_tokens)
+            self._chunked = 0
             reply = llama.create_chat_completion(
                 messages=messages,
                 max_tokens=max_tokens,
@@ -122,11 +131,16 @@ class LlamaEngine:
             llama = self._model()
             self._set_threads(llama)
             tokens = self._prompt_tokens(llama, prompt_messages(request))
-            # Keep the cached prefix, decode the rest; at least one token is decoded so the
-            # logits are this prompt's.
-            shared = min(llama.longest_token_prefix(llama._input_ids, tokens), len(tokens) - 1)
+            # Keep the cached prefix in whole chunks, decode the rest chunk by chunk; at least
+            # one token is decoded so the logits are this prompt's.
+            shared = min(llama.longest_token_prefix(llama._input_ids, tokens), len(tokens) - 1,
+                         self._chunked)
+            shared -= shared % READ_CHUNK
             llama.n_tokens = shared
-            llama.eval(tokens[shared:])
+            self._chunked = shared
+            for start in range(shared, len(tokens), READ_CHUNK):
+                llama.eval(tokens[start:start + READ_CHUNK])
+            self._chunked = len(tokens)
             logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
             logits = logits.astype(np.float64)
             logprobs = logits - logits.max()
