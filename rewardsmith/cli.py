@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             args, "run_dir", None) else ""
         print(f"interrupted{resume}", file=sys.stderr)
         return 130
+    except _unreachable() as exc:  # the first LM call of a bench found nothing to talk to
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as exc:
         from .lm.faults import describe_lm_error, is_fatal_lm_error
 
@@ -203,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "\"saturating\"}, \"noise\": \"lower\"}}; direction higher|lower|none, "
                    "importance 1-3, shape linear|saturating|threshold|peak. Edit the "
                    "NAME.prior.json a run wrote to correct the LM's prior")
+    p.add_argument("--require-lm", action="store_true",
+                   help="stop with an error (exit 2) if any LM call failed after its retries, "
+                   "instead of answering with what the other calls and the statistics give "
+                   "(the output then says how many failed)")
     add_run_dir_arguments(p)
     add_lm_arguments(p)
     p.set_defaults(handler=_cmd_run)
@@ -350,11 +357,17 @@ def _cmd_run(args) -> int:
         "prior": prior.to_dict() if prior else None})
     with run.cache() if run else contextlib.nullcontext():
         result = program.run(dataset, fit_size=args.fit_size, seed=args.seed, prior=prior)
+    if result.lm_note and args.require_lm:
+        raise BadArgument(f"{result.lm_note}; the run needs every LM call answered "
+                          "(--require-lm): check the server, then run again (with --run-dir and "
+                          "--resume the answered calls are not repeated)")
+    header = f"reward function for {result.dataset}" + (
+        f"\n{result.lm_note}" if result.lm_note else "")
     if run is not None:
-        run.record(finished=True, function=result.function is not None, rho=result.rho)
+        run.record(finished=True, function=result.function is not None, rho=result.rho,
+                   lm_failed_calls=result.lm_failed_calls, lm_note=result.lm_note)
         if result.function is not None:
-            result.function.export(run.file("function.py"),
-                                   header=f"reward function for {result.dataset}")
+            result.function.export(run.file("function.py"), header=header)
     if result.function is None:
         print("error: the program wrote no valid scoring function; attempts:", file=sys.stderr)
         for attempt in result.attempts:
@@ -390,12 +403,14 @@ def _cmd_run(args) -> int:
         print(f"no held-out rows in {result.dataset}: rho not measured")
     print(f"complexity {result.function.complexity}; LM calls {result.lm_calls}, "
           f"tokens {result.tokens:,}")
+    if result.lm_note:
+        print(f"note: {result.lm_note}")
     if args.out:
-        path = result.function.export(args.out, header=f"reward function for {result.dataset}")
+        path = result.function.export(args.out, header=header)
         print(f"wrote {path}")
         if result.prior is not None:
-            print(f"wrote {result.prior.save(prior_path(path))} (edit it and pass --prior to "
-                  "correct the prior)")
+            print(f"wrote {result.prior.save(prior_path(path), note=result.lm_note)} (edit it "
+                  "and pass --prior to correct the prior)")
     return 0
 
 
@@ -450,6 +465,13 @@ def _all_rows(dataset):
 
 def _indent(text: str) -> str:
     return "".join(f"    {line}\n" for line in text.strip("\n").splitlines())
+
+
+def _unreachable() -> type[BaseException]:
+    # An except clause evaluates this only when an exception arrives: dspy is loaded by then.
+    from .lm.health import LMUnreachable
+
+    return LMUnreachable
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

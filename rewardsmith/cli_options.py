@@ -28,8 +28,11 @@ def add_lm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true",
                    help="do not reuse cached LM replies (DSPy's disk cache)")
     p.add_argument("--lm-timeout", type=positive_float, default=None, metavar="SECONDS",
-                   help="seconds to wait for one reply before retrying (default 600; timeouts, "
-                   "connection errors, HTTP 429 and 5xx are retried 3 times with backoff)")
+                   help="seconds to wait for one reply before retrying (default 600)")
+    p.add_argument("--lm-retries", type=non_negative_int, default=3, metavar="N",
+                   help="times to retry a call that timed out, could not connect, or got HTTP "
+                   "429 or 5xx, waiting 1, 2, 4 ... s or as Retry-After says (default 3: a "
+                   "server that is not there fails the first call after about 7 s)")
 
 
 def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
@@ -146,7 +149,8 @@ def configure_lm(args):
         raise BadArgument("--no-cache cannot go with --run-dir: resuming a run replays its "
                           "finished LM calls from the cache")
     lm = make_lm(args.lm, api_base=args.api_base, temperature=args.temperature,
-                 cache=not args.no_cache, timeout=getattr(args, "lm_timeout", None))
+                 cache=not args.no_cache, timeout=getattr(args, "lm_timeout", None),
+                 num_retries=getattr(args, "lm_retries", 3))
     log.info("language model: %s%s", lm.model, f" at {args.api_base}" if args.api_base else "")
     # JSON replies parse reliably across providers and small local models alike.
     dspy.configure(lm=lm, adapter=dspy.JSONAdapter(), callbacks=[LMProgress()])

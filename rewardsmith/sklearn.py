@@ -29,6 +29,7 @@ except ImportError as exc:  # no scikit-learn, or one older than 1.6 (no validat
 
 from .data import load_dataset, make_task
 from .fitting import Prior
+from .lm.health import unreachable_as_error
 from .metrics.spearman import spearman
 from .programs import RewardProgram
 from .sandbox import ScoringFunction
@@ -116,7 +117,8 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
                 "RewardRegressor needs a language model: pass lm=rewardsmith.make_lm(...) or "
                 "call dspy.configure(lm=...) first (rounds=0 with a prior= needs none)")
         task = make_task(self._dataset(X, y, names), seed=self.seed)
-        with dspy.context(lm=lm, adapter=dspy.settings.adapter or dspy.JSONAdapter()):
+        with dspy.context(lm=lm, adapter=dspy.settings.adapter or dspy.JSONAdapter()), \
+                unreachable_as_error():
             prediction = program(**task.inputs(), prior=prior)
         if prediction.function is None:
             raise RuntimeError("the program produced no usable scoring function; its attempts: "
@@ -129,6 +131,7 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
         self.prior_ = prediction.prior
         self.chosen_ = prediction.chosen
         self.standings_ = prediction.standings
+        self.lm_note_ = prediction.lm_note  # "" when every LM call was answered
         return self
 
     def predict(self, X) -> np.ndarray:

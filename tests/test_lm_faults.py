@@ -1,6 +1,7 @@
 """Failing language models: each fault is retried where that can help, else a failed attempt with
 feedback, else (a bad key, an unknown model) one error line; never a crash or a hang."""
 
+import json
 import time
 
 import dspy
@@ -15,6 +16,8 @@ from rewardsmith.lm.errors import LMConfigError
 from rewardsmith.programs import RewardProgram, compile
 
 GOOD = "def score(attrs):\n    return attrs['composition'] + attrs['lighting']\n"
+DOWN = "http://127.0.0.1:9/v1"  # the discard port: nothing listens there
+SERVER_ERROR = {"status": 503, "headers": {"Retry-After": "0"}}  # retried at once, then failed
 
 
 def writer_only(**settings) -> RewardProgram:
@@ -87,16 +90,28 @@ def test_server_errors_outlasting_the_retries_become_failed_attempts_with_feedba
     assert "no analysis" in result.analysis
     assert all("The language model call failed (LMServerError" in a.feedback
                for a in result.attempts)
+    assert result.lm_note.startswith("statistical answer only: the LM failed 3 of 3 calls")
 
 
-def test_connection_refused_outlasting_the_retries_becomes_a_failed_attempt():
-    lm = make_lm("openai/fake-model", api_base="http://127.0.0.1:9/v1", cache=False,
-                 num_retries=1)
+def test_connection_refused_on_the_first_call_stops_the_run_naming_the_model_and_url():
+    lm = make_lm("openai/fake-model", api_base=DOWN, cache=False, num_retries=1)
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        result = writer_only(rounds=1).run("seed")
-    assert not result.attempts[0].ok and result.chosen == "ridge"
+        with pytest.raises(LMConfigError) as caught:
+            writer_only(rounds=1).run("seed")  # not a ridge fit that looks like the answer
+    message = str(caught.value)
+    assert "cannot reach the language model openai/fake-model at " + DOWN in message
+    assert "Connection refused" in message and "--api-base" in message
+
+
+def test_connection_refused_after_the_lm_answered_is_a_failed_attempt_marked_in_the_result():
+    hang_ups = [{"hang": 0.01}] * 20  # the server closes the connection without answering
+    with FakeOpenAIServer(make_responder(), faults=[{}, *hang_ups]) as server:
+        result = run_over_http(server, writer_only(rounds=2, patience=2), num_retries=0)
+    assert result.analysis and "no analysis" not in result.analysis  # the answered call
+    assert not any(a.ok for a in result.attempts) and result.chosen == "ridge"
     assert "LMTransportError" in result.attempts[0].feedback
-    assert "connect" in result.attempts[0].feedback
+    assert result.lm_failed_calls == 2
+    assert result.lm_note.startswith("the LM failed 2 of 3 calls (last: LMTransportError")
 
 
 def test_a_server_that_stays_down_stops_the_compile_after_three_failed_calls(caplog):
@@ -218,3 +233,81 @@ def test_running_a_program_with_no_lm_configured_stops_instead_of_fitting_silent
     with dspy.context(lm=None), pytest.raises(ValueError, match="No LM is loaded") as caught:
         RewardProgram(rounds=1, samples=1)(**task.inputs())
     assert "dspy.configure" in describe_lm_error(caught.value)
+
+
+# -- the LM away: one error line when it was never there, a marked result when it left ----------
+
+def test_run_with_nothing_listening_is_one_error_line_after_the_first_call(capsys, tmp_path):
+    program = RewardProgram(rounds=1).save(tmp_path / "program.json")
+    out = tmp_path / "score.py"
+    code = main(["run", "--program", str(program), "--data", "seed", "--out", str(out),
+                 "--lm", "openai/fake-model", "--api-base", DOWN, "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and not out.exists()
+    assert err.count("failed: LMTransportError") == 1  # not one wait after another
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1
+    assert "cannot reach the language model openai/fake-model at " + DOWN in error_lines[0]
+
+
+@pytest.mark.parametrize("command", [
+    ["bench", "--data", "seed", "--methods", "uncompiled", "--fit-sizes", "10", "--seeds", "0"],
+    ["compile", "--data", "seed,fed_turn", "--fit-sizes", "20", "--optimizer", "bootstrap",
+     "--budget", "4", "--rounds", "1"],
+])
+def test_bench_and_compile_with_nothing_listening_stop_with_one_error_line(capsys, tmp_path,
+                                                                           command):
+    code = main([*command, "--out", str(tmp_path / "out"), "--lm", "openai/fake-model",
+                 "--api-base", DOWN, "--no-cache", "--lm-retries", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.count("failed: LMTransportError") == 1
+    assert "error: cannot reach the language model openai/fake-model" in err
+
+
+def run_cli_with_failures_after_the_first_call(tmp_path, *extra):
+    program = RewardProgram(rounds=1, samples=1).save(tmp_path / "program.json")
+    out = tmp_path / "score.py"
+    responder = make_responder(prior={"composition": "higher", "lighting": "higher"})
+    with FakeOpenAIServer(responder, faults=[{}, *[SERVER_ERROR] * 40]) as server:
+        code = main(["run", "--program", str(program), "--data", "seed", "--out", str(out),
+                     "--lm", "openai/fake-model", "--api-base", server.url, "--no-cache",
+                     *extra])
+    return code, out
+
+
+def test_a_run_whose_later_calls_failed_says_so_in_its_output_and_files(capsys, tmp_path):
+    code, out = run_cli_with_failures_after_the_first_call(tmp_path)
+    printed = capsys.readouterr().out
+    assert code == 0
+    note = "the LM failed 2 of 3 calls (last: LMServerError"
+    assert f"note: {note}" in printed
+    assert note in out.read_text()  # the exported function's header
+    saved = json.loads(out.with_name("score.prior.json").read_text())
+    assert note in saved["note"] and saved["attributes"]
+
+
+def test_require_lm_turns_failed_calls_into_an_error_and_writes_nothing(capsys, tmp_path):
+    code, out = run_cli_with_failures_after_the_first_call(tmp_path, "--require-lm")
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and not out.exists()
+    assert "error: the LM failed 2 of 3 calls" in err and "--require-lm" in err
+
+
+def test_a_bench_cell_whose_lm_calls_failed_is_an_error_not_a_measurement():
+    from rewardsmith.bench.methods import run_program
+
+    task = make_task(load_dataset("seed"), fit_size=10)
+    with FakeOpenAIServer(make_responder(), faults=[{}, *[SERVER_ERROR] * 20]) as server:
+        lm = make_lm("openai/fake-model", api_base=server.url, cache=False, num_retries=0)
+        with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+            with pytest.raises(RuntimeError, match="the LM failed 2 of 3 calls.*run again"):
+                run_program(task, RewardProgram(rounds=1, samples=1))
+
+
+def test_a_prior_file_with_a_note_reads_back_as_the_same_prior(tmp_path):
+    from rewardsmith.fitting import Prior
+
+    prior = Prior.from_dict({"light": {"direction": "higher", "importance": 3}})
+    path = prior.save(tmp_path / "p.prior.json", note="the LM failed 1 of 4 calls")
+    assert Prior.load(path).to_dict()["attributes"] == prior.to_dict()["attributes"]

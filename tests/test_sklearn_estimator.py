@@ -333,3 +333,18 @@ def test_reward_regressor_lives_in_rewardsmith_sklearn_not_programs():
 
     assert rewardsmith.RewardRegressor is RewardRegressor
     assert not hasattr(rewardsmith.programs, "RewardRegressor")
+
+
+def test_fit_with_nothing_listening_raises_the_lm_error_naming_the_url(data):
+    from rewardsmith.lm import LMConfigError, make_lm
+
+    X, y = data
+    lm = make_lm("openai/fake-model", api_base="http://127.0.0.1:9/v1", cache=False,
+                 num_retries=0)
+    with pytest.raises(LMConfigError, match="cannot reach the language model .*127.0.0.1:9"):
+        RewardRegressor(lm=lm, rounds=1).fit(X, y)
+
+
+def test_a_fit_whose_calls_were_all_answered_has_an_empty_lm_note(scripted, data):
+    X, y = data
+    assert RewardRegressor(lm=scripted, rounds=1).fit(X, y).lm_note_ == ""

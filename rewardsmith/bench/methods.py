@@ -39,6 +39,9 @@ def run_program(task, program) -> dict:
 
     with track_usage() as usage:  # nested trackers roll up, so the program's own one is counted
         prediction = program(**task.inputs())
+    if getattr(prediction, "lm_failed", 0):
+        # Not a measurement of the method: the cell is an error, shown, and run again next time.
+        raise RuntimeError(f"{prediction.lm_note}; the cell is run again on the next bench")
     function = prediction.function
     calls, tokens = usage_totals(usage)
     return {

@@ -101,8 +101,13 @@ class Prior:
             name: {"direction": e.direction, "importance": e.importance, "shape": e.shape}
             for name, e in self.attributes.items()}}
 
-    def save(self, path: str | os.PathLike) -> Path:
-        return atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+    def save(self, path: str | os.PathLike, note: str = "") -> Path:
+        """Write the prior as JSON; ``note`` (say, that the LM failed) is kept in the file for
+        whoever reads it, and not read back."""
+        data = self.to_dict()
+        if note:
+            data = {"origin": data["origin"], "note": note, "attributes": data["attributes"]}
+        return atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
     @classmethod
     def from_dict(cls, data, *, known=None, origin: str = "user") -> Prior:

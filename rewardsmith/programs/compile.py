@@ -34,6 +34,7 @@ import dspy
 
 from ..lm.budget import BudgetExhausted, LMBudget, LMGuard, LMRefused, LMUnavailable
 from ..lm.errors import LMConfigError
+from ..lm.health import LMUnreachable
 from ..metrics.prior_agreement import prior_feedback_metric, prior_metric
 from ..metrics.spearman import FAILURE_SCORE, spearman_feedback_metric, spearman_metric
 from ..rundir import RunDir, digest, lm_settings
@@ -177,7 +178,7 @@ def compile(
                        f"({stop.tokens:,} tokens, {stop.seconds:.0f} s); keeping the best program "
                        f"so far ({what})")
             _say(True, f"compile: {stopped}")
-        except LMRefused as stop:
+        except (LMRefused, LMUnreachable) as stop:
             raise LMConfigError(stop.message) from stop.error
     compiled.stopped_early_ = stopped
     if run is not None:

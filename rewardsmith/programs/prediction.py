@@ -9,14 +9,15 @@ from ..lm.usage import usage_totals
 
 #: The fields of a program's prediction, in order.
 PREDICTION_FIELDS = ("function", "code", "analysis", "prior", "attempts", "candidates", "chosen",
-                     "standings", "lm_calls", "tokens")
+                     "standings", "lm_calls", "tokens", "lm_failed", "lm_note")
 
 
 def program_prediction(judge, candidate, *, analysis: str, prior, attempts: list,
-                       usage) -> dspy.Prediction:
+                       usage, record=None) -> dspy.Prediction:
     """The prediction for the chosen ``candidate`` (None: nothing usable) of a judged task.
 
-    ``usage`` is the tracker from ``dspy.utils.usage_tracker.track_usage`` around the LM calls.
+    ``usage`` is the tracker from ``dspy.utils.usage_tracker.track_usage`` around the LM calls,
+    ``record`` the run's ``lm.health.CallRecord`` (how many calls failed).
     """
     function = candidate.function if candidate is not None else None
     calls, tokens = usage_totals(usage)
@@ -31,4 +32,6 @@ def program_prediction(judge, candidate, *, analysis: str, prior, attempts: list
         standings=judge.standings(),
         lm_calls=calls,
         tokens=tokens,
+        lm_failed=record.failed if record is not None else 0,
+        lm_note=record.note() if record is not None else "",
     )

@@ -35,6 +35,7 @@ from ..lm.faults import (
     was_cut_off,
     was_empty,
 )
+from ..lm.health import recording_calls
 from ..lm.options import NoLogprobsError
 from ..signatures import AnalyzeAttributes, ElicitPrior, WriteScoringFunction
 from .persist import SavableProgram
@@ -153,7 +154,7 @@ class RewardProgram(SavableProgram, dspy.Module):
         library = self.library_ if card else None
         # A table of the library never learns from itself (a compile's own tables).
         own = card.get("name") if card else None
-        with track_usage() as usage:
+        with track_usage() as usage, recording_calls() as record:
             elicited, scores = prior is None and self.elicit_prior, None
             if elicited:
                 # The prior step reads the card's text (no fit-row ranges where the card gives a
@@ -205,7 +206,7 @@ class RewardProgram(SavableProgram, dspy.Module):
                 if stale >= self.patience and round_number < self.rounds:
                     break
         return program_prediction(judge, judge.winner(), analysis=analysis, prior=prior,
-                                  attempts=attempts, usage=usage)
+                                  attempts=attempts, usage=usage, record=record)
 
     # -- steps -------------------------------------------------------------------------------
     def _elicit(self, description: str, schema: str, attributes, demos=None) -> Prior | None:

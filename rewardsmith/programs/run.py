@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..lm.health import unreachable_as_error
 from ..metrics.spearman import heldout_scores, usable_outputs
 from ..sandbox import ScoringFunction
 
@@ -27,6 +28,8 @@ class RunResult:
     task: object = field(default=None, repr=False)  # the dspy.Example the program ran on
     heldout_seen: int = 0         # held-out rows whose attributes repeat a fit row's exactly
     unseen_rho: float | None = None  # rho on the other held-out rows (None without held-out rows)
+    lm_failed_calls: int = 0      # LM calls that failed after their retries
+    lm_note: str = ""             # "" when every LM call was answered; else what failed
 
 
 def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
@@ -38,7 +41,8 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
     if prior is not None and not isinstance(prior, Prior):
         prior = Prior.from_dict(prior, known=dataset.attributes)
     task = make_task(dataset, fit_size=fit_size, seed=seed)
-    prediction = program(**task.inputs(), prior=prior)
+    with unreachable_as_error():
+        prediction = program(**task.inputs(), prior=prior)
     function = prediction.function
     scores = {"rho": None, "unseen_rho": None, "heldout_seen": 0}
     if len(task.heldout_rows):
@@ -52,4 +56,6 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
         attempts=list(prediction.attempts), lm_calls=getattr(prediction, "lm_calls", 0),
         tokens=getattr(prediction, "tokens", 0), task=task,
         heldout_seen=scores["heldout_seen"], unseen_rho=scores["unseen_rho"],
+        lm_failed_calls=getattr(prediction, "lm_failed", 0),
+        lm_note=getattr(prediction, "lm_note", ""),
     )

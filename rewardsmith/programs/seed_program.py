@@ -10,6 +10,7 @@ import dspy
 from dspy.utils.usage_tracker import track_usage
 
 from ..judge import Attempt, Judge
+from ..lm.health import recording_calls
 from .persist import SavableProgram
 from .prediction import program_prediction
 from .reward_program import code_text
@@ -42,10 +43,10 @@ class SeedProgram(SavableProgram, dspy.Module):
         # selects no terms: the seed's answer is always its best sample.
         judge = Judge(fit_rows, fit_constants=False, min_gain=float("inf"), select_terms=False)
         attempts: list[Attempt] = []
-        with track_usage() as usage:
+        with track_usage() as usage, recording_calls() as record:
             self._sample(description, schema, profile, judge, attempts)
         return program_prediction(judge, judge.best_written(), analysis="", prior=None,
-                                  attempts=attempts, usage=usage)
+                                  attempts=attempts, usage=usage, record=record)
 
     def _sample(self, description, schema, profile, judge, attempts) -> None:
         for i in range(1, self.samples + 1):
