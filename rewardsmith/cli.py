@@ -206,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "\"saturating\"}, \"noise\": \"lower\"}}; direction higher|lower|none, "
                    "importance 1-3, shape linear|saturating|threshold|peak. Edit the "
                    "NAME.prior.json a run wrote to correct the LM's prior")
+    p.add_argument("--report", metavar="PAGE.html",
+                   help="write the run as one self-contained HTML page: the function, the prior "
+                   "against the fit rows, every candidate's CV rho, the held-out scatter and the "
+                   "function along each attribute (needs matplotlib: rewardsmith[report])")
     p.add_argument("--require-lm", action="store_true",
                    help="stop with an error (exit 2) if any LM call failed after its retries, "
                    "instead of answering with what the other calls and the statistics give "
@@ -338,6 +342,7 @@ def _cmd_compile(args) -> int:
 
 def _cmd_run(args) -> int:
     import contextlib
+    import importlib.util
     from pathlib import Path
 
     import pandas as pd
@@ -349,6 +354,9 @@ def _cmd_run(args) -> int:
     program = RewardProgram.from_file(args.program)
     dataset = load_data(args)
     prior = Prior.load(args.prior, known=dataset.attributes) if args.prior else None
+    if args.report and importlib.util.find_spec("matplotlib") is None:
+        raise BadArgument("--report draws its figures with matplotlib, which is not installed: "
+                          "pip install 'rewardsmith[report]' (checked before any LM call)")
     lm = configure_lm(args)
     run = _open_run_dir(args, "run", {
         "program": digest(Path(args.program).read_bytes()), "data": dataset.name,
@@ -411,6 +419,10 @@ def _cmd_run(args) -> int:
         if result.prior is not None:
             print(f"wrote {result.prior.save(prior_path(path), note=result.lm_note)} (edit it "
                   "and pass --prior to correct the prior)")
+    if args.report:
+        from .report import write_run_page
+
+        print(f"wrote {write_run_page(result, args.report)} (open it in a browser)")
     return 0
 
 

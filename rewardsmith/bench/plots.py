@@ -1,46 +1,19 @@
-"""The report's three kinds of figure, drawn with matplotlib's Agg canvas (no display, no pyplot
-state shared with the caller) and returned as PNG bytes."""
+"""The benchmark report's figures: rho by method and against fit-set size (PNG bytes, drawn with
+the run report's helpers), and the held-out scatter, which a run's own page draws too."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
+from ..report.plots import new_figure, png_bytes, scatter
 from .tables import size_label
 
-
-def _figure(width: float = 6.4, height: float = 4.2):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def png_bytes(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def scatter(human, predicted, title: str) -> bytes:
-    """Human score against the learned function's score on held-out rows (the seed's figure)."""
-    fig = _figure(5.6, 4.4)
-    ax = fig.add_subplot()
-    alpha = 0.8 if len(human) <= 200 else 0.35
-    ax.scatter(predicted, human, s=18, alpha=alpha, color="#3465a4", edgecolors="none")
-    ax.set_xlabel("learned function's score")
-    ax.set_ylabel("human score")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    return png_bytes(fig)
+__all__ = ["png_bytes", "rho_bars", "rho_by_size", "scatter"]
 
 
 def rho_bars(dataset: str, groups: list[dict], methods: list[str], sizes: list) -> bytes:
     """Held-out rho by method, one bar per fit size, with the bootstrap interval as error bar."""
-    fig = _figure(max(5.0, 1.1 * len(methods) + 1.5), 4.2)
+    fig = new_figure(max(5.0, 1.1 * len(methods) + 1.5), 4.2)
     ax = fig.add_subplot()
     cell = {(g["method"], g["fit_size"]): g for g in groups}
     width = 0.8 / len(sizes)
@@ -71,7 +44,7 @@ def rho_bars(dataset: str, groups: list[dict], methods: list[str], sizes: list) 
 
 def rho_by_size(dataset: str, groups: list[dict], methods: list[str], sizes: list) -> bytes:
     """Held-out rho against the number of fit rows, one line per method."""
-    fig = _figure(6.4, 4.2)
+    fig = new_figure(6.4, 4.2)
     ax = fig.add_subplot()
     for method in methods:
         points = sorted(((g["fit_rows"], g) for g in groups

@@ -30,6 +30,20 @@ class RunResult:
     unseen_rho: float | None = None  # rho on the other held-out rows (None without held-out rows)
     lm_failed_calls: int = 0      # LM calls that failed after their retries
     lm_note: str = ""             # "" when every LM call was answered; else what failed
+    candidates: list = field(default_factory=list)  # every candidate's name, CV rho and detail
+    heldout_scores: object = field(default=None, repr=False)  # the function's held-out outputs
+
+    def _repr_html_(self) -> str:
+        """The run as Jupyter shows it: the page ``rewardsmith run --report`` writes."""
+        from ..report import run_page
+
+        return run_page(self, fragment=True)
+
+    def to_html(self, path=None) -> str:
+        """The run's self-contained HTML page (written to ``path`` too, when given)."""
+        from ..report import run_page, write_run_page
+
+        return write_run_page(self, path).read_text(encoding="utf-8") if path else run_page(self)
 
 
 def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
@@ -44,10 +58,10 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
     with unreachable_as_error():
         prediction = program(**task.inputs(), prior=prior)
     function = prediction.function
-    scores = {"rho": None, "unseen_rho": None, "heldout_seen": 0}
+    scores, outputs = {"rho": None, "unseen_rho": None, "heldout_seen": 0}, None
     if len(task.heldout_rows):
-        scores = heldout_scores(usable_outputs(function, task.heldout_rows), task.fit_rows,
-                                task.heldout_rows)
+        outputs = usable_outputs(function, task.heldout_rows)
+        scores = heldout_scores(outputs, task.fit_rows, task.heldout_rows)
     return RunResult(
         function=function, rho=scores["rho"], dataset=dataset.name, fit_rows=len(task.fit_rows),
         heldout_rows=len(task.heldout_rows), analysis=prediction.analysis,
@@ -58,4 +72,5 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
         heldout_seen=scores["heldout_seen"], unseen_rho=scores["unseen_rho"],
         lm_failed_calls=getattr(prediction, "lm_failed", 0),
         lm_note=getattr(prediction, "lm_note", ""),
+        candidates=list(getattr(prediction, "candidates", [])), heldout_scores=outputs,
     )
