@@ -76,7 +76,15 @@ def main(argv=None) -> None:
     parser.add_argument("--part", default="validation", choices=("validation", "train"))
     parser.add_argument("--vote-weight", type=float, default=1.0,
                         help="the weight of the vote in the derived +vote variants")
+    parser.add_argument("--program", default=None, metavar="PROGRAM.json",
+                        help="also a variant whose prior step is this compiled program's (say, "
+                        "GEPA's instruction), with no vote mixed in; NAME+vote is derived")
+    parser.add_argument("--name", default="program", help="the --program variant's name")
     args = parser.parse_args(argv)
+    variants, derived = dict(VARIANTS), list(DERIVED)
+    if args.program:
+        variants[args.name] = {"from_file": args.program}
+        derived.append((f"{args.name}+vote", args.name))
     warnings.simplefilter("ignore")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,12 +121,13 @@ def main(argv=None) -> None:
                           "prior": voted.to_dict() if voted else None}
                 log.write(json.dumps(record) + "\n")
                 done[(table.key, "vote")] = record
-            for variant in (*VARIANTS, *QUESTION_VARIANTS):
+            for variant in (*variants, *QUESTION_VARIANTS):
                 if (table.key, variant) in done or (wanted and variant not in wanted):
                     continue
                 if deadline is not None and time.monotonic() > deadline:
                     print("time limit reached; run the same command again to go on")
-                    return summarize(derive(done, library, args.vote_weight), chosen)
+                    return summarize(derive(done, library, args.vote_weight, derived), chosen,
+                                     variants, derived)
                 if variant in QUESTION_VARIANTS:
                     record = ask_record(task, variant, library, gold)
                     log.write(json.dumps(record) + "\n")
@@ -126,9 +135,14 @@ def main(argv=None) -> None:
                     done[(table.key, variant)] = record
                     report(record)
                     continue
-                settings = VARIANTS[variant]
-                program = RewardProgram(rounds=0, vote_prior=False, vote_weight=0.0,
-                                        **(settings or {}))
+                settings = variants[variant]
+                if settings and "from_file" in settings:
+                    program = RewardProgram.from_file(settings["from_file"])
+                    program.rounds, program.vote_prior, program.vote_weight = 0, False, 0.0
+                    settings = None  # its own library (if any) stays; no other is given
+                else:
+                    program = RewardProgram(rounds=0, vote_prior=False, vote_weight=0.0,
+                                            **(settings or {}))
                 if settings is not None:
                     program.library_ = (RandomDemos.like(library, table.key)
                                         if variant == "random+evidence" else library)
@@ -146,7 +160,7 @@ def main(argv=None) -> None:
                 log.flush()
                 done[(table.key, variant)] = record
                 report(record)
-    summarize(derive(done, library, args.vote_weight), chosen)
+    summarize(derive(done, library, args.vote_weight, derived), chosen, variants, derived)
 
 
 class RandomDemos(PriorLibrary):
@@ -190,7 +204,7 @@ DERIVED = (("uncompiled+vote", "uncompiled"), ("examples+evidence+vote", "exampl
            ("questions+vote", "questions"))
 
 
-def derive(done: dict, library, weight: float) -> dict:
+def derive(done: dict, library, weight: float, derived=DERIVED) -> dict:
     """Question records rescored from their odds, and the +vote variants, with no LM call."""
     from rewardsmith.corpus import catalog
     from rewardsmith.corpus.library import combined_prior, prior_scores
@@ -199,7 +213,7 @@ def derive(done: dict, library, weight: float) -> dict:
 
     out = dict(done)
     for (table, variant), record in done.items():
-        if (variant not in dict(DERIVED).values() and variant not in QUESTION_VARIANTS
+        if (variant not in dict(derived).values() and variant not in QUESTION_VARIANTS
                 or table not in catalog()):  # a table that has left the catalog since
             continue
         gold = catalog()[table].gold_prior
@@ -211,7 +225,7 @@ def derive(done: dict, library, weight: float) -> dict:
         else:
             prior = Prior.from_dict(record["prior"]) if record["prior"] else None
             scores = prior_scores(prior) if prior else {}
-        name = next((n for n, base in DERIVED if base == variant), None)
+        name = next((n for n, base in derived if base == variant), None)
         if name is None:
             continue
         card = load_dataset(table).card_entry()
@@ -230,11 +244,11 @@ def report(record: dict) -> None:
           flush=True)
 
 
-def summarize(done, chosen) -> None:
+def summarize(done, chosen, variants=VARIANTS, derived=DERIVED) -> None:
     """Over every table with a record (the chosen ones and any an earlier run added), then
     each variant against ``uncompiled`` on the tables both have (a bootstrap over tables)."""
     keys = list(dict.fromkeys(table for table, _ in done))
-    variants = ("vote", *VARIANTS, *QUESTION_VARIANTS, *(name for name, _ in DERIVED))
+    variants = ("vote", *variants, *QUESTION_VARIANTS, *(name for name, _ in derived))
     print(f"\n{'variant':<18} tables  score (mean)  directions agreed   s/table")
     for variant in variants:
         records = [done[(k, variant)] for k in keys if (k, variant) in done]
