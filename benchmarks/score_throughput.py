@@ -7,8 +7,9 @@ Writes N rows (an id and five float attributes) to a Parquet file in a temporary
 times, end to end (read, score in the sandbox, write a Parquet file with every column plus the
 score):
 
-- ``rewardsmith score`` (the command, in a fresh process) for a linear function, which runs by
-  whole columns, and for a branching one, which runs row by row;
+- ``rewardsmith score`` (the command, in a fresh process) for a linear function and one of 15
+  hinges (``max(x - c, 0.0)``, as the selected terms write them), which run by whole columns,
+  and for a branching one, which runs row by row;
 - ``score_dask`` on a ``distributed.LocalCluster`` of 2 worker processes, 1 thread each, for the
   same two functions (cluster start-up timed apart). Needs ``pip install 'rewardsmith[dask]'``.
 
@@ -52,8 +53,23 @@ BRANCHING = '''def score(attrs):
 '''
 
 
+#: 15 hinges, three per attribute, as the selected terms write them (``fitting/terms.py``).
+HINGE_TERMS = [(w, kind, a, knot) for a, knots in
+               (("helpfulness", (1.0, 2.0, 3.0)), ("correctness", (1.0, 2.0, 3.0)),
+                ("verbosity", (1.0, 2.0, 3.0)), ("toxicity", (0.25, 0.5, 0.75)),
+                ("length", (100.0, 500.0, 1500.0)))
+               for w, kind, knot in zip((0.8, -0.4, 0.3), ("max", "min", "max"), knots,
+                                        strict=True)]
+HINGES = "def score(attrs):\n    return (\n" + "\n".join(
+    f"        {'+' if w >= 0 else '-'} {abs(w)} * {kind}(attrs[\"{a}\"] - {knot}, 0.0)"
+    for w, kind, a, knot in HINGE_TERMS) + "\n    )\n"
+
+
 def expected(name: str, table: pa.Table) -> np.ndarray:
     c = {a: table.column(a).to_numpy() for a in ATTRIBUTES}
+    if name == "hinges":
+        pick = {"max": np.maximum, "min": np.minimum}
+        return sum(w * pick[kind](c[a] - knot, 0.0) for w, kind, a, knot in HINGE_TERMS)
     if name == "linear":
         return (1.2 * c["helpfulness"] + 1.5 * c["correctness"] - 0.5 * c["verbosity"]
                 - 3.0 * c["toxicity"] - 0.2 * np.log1p(c["length"]))
@@ -163,7 +179,7 @@ def main() -> None:
         print(f"wrote {args.rows:,} rows x {len(ATTRIBUTES)} attributes to {data.name} "
               f"({data.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
-        functions = {"linear": LINEAR, "branching": BRANCHING}
+        functions = {"linear": LINEAR, "hinges": HINGES, "branching": BRANCHING}
         results = []
         for name, source in functions.items():
             path = folder / f"{name}.py"

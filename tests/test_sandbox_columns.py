@@ -59,6 +59,64 @@ def test_math_functions_on_columns_match_the_row_values(sandbox):
                                by_rows(sandbox, source), rtol=1e-12)
 
 
+def test_hinges_with_max_and_min_run_on_columns_to_the_row_values(sandbox):
+    # the selected terms' forms: max(x - c, 0), min(x - c, 0), log1p(max(x, 0)), several at once
+    source = src("import math", "def score(attrs):",
+                 "    a, b = attrs['a'], attrs['b']",
+                 "    return (0.7 * max(a - 1.0, 0.0) - 0.3 * min(b - 2.0, 0.0)",
+                 "            + math.log1p(max(a, 0.0)) + max(a, b, 1.5) - min(0.0, a, b))")
+    matrix = np.random.default_rng(0).uniform(-3, 3, size=(500, 2))
+    # to the bit but for log1p, whose numpy twin may differ from math's in the last place
+    np.testing.assert_allclose(sandbox.evaluate_columns(source, packed(matrix)),
+                               by_rows(sandbox, source, matrix), rtol=1e-15, atol=0)
+
+
+def test_max_and_min_of_columns_keep_pythons_pick_on_ties_signed_zeros_and_nan(sandbox):
+    # Python keeps the first of equal values (max(-0.0, 0.0) is -0.0) and walks NaN as it comes;
+    # np.maximum would not. copysign makes the sign of a zero visible in the score.
+    source = src("import math", "def score(attrs):",
+                 "    return (math.copysign(1.0, max(attrs['a'], attrs['b']))",
+                 "            + 10 * math.copysign(1.0, min(attrs['b'], attrs['a'])))")
+    matrix = [[-0.0, 0.0], [0.0, -0.0], [2.0, 2.0], [-1.0, 3.0]]
+    np.testing.assert_array_equal(sandbox.evaluate_columns(source, packed(matrix)),
+                                  by_rows(sandbox, source, matrix))
+    picks = body("return max(attrs['a'], attrs['b']) + 10 * min(attrs['a'], attrs['b'])")
+    with_nan = [[float("nan"), 1.0], [1.0, float("nan")]]
+    per_row = [max(a, b) + 10 * min(a, b) for a, b in with_nan]
+    np.testing.assert_array_equal(sandbox.evaluate_columns(picks, packed(with_nan)), per_row)
+
+
+def test_a_max_result_changed_in_place_leaves_its_other_names_alone(sandbox):
+    source = body("t = max(attrs['a'], 0.0)", "u = t", "u += 1.0", "return t + u")
+    np.testing.assert_array_equal(sandbox.evaluate_columns(source, packed()),
+                                  by_rows(sandbox, source))
+
+
+def test_conditional_expressions_on_columns_pick_row_by_row_to_the_row_values(sandbox):
+    source = body("a, b = attrs['a'], attrs['b']",
+                  "t = a - 1.0 if a > b else (2.0 * b if b > 0 else -b)",
+                  "return t + (0.5 if a == 0 else 0.0)")
+    matrix = np.random.default_rng(2).integers(-3, 4, size=(400, 2)).astype(float)
+    np.testing.assert_array_equal(sandbox.evaluate_columns(source, packed(matrix)),
+                                  by_rows(sandbox, source, matrix))
+
+
+def test_a_conditional_on_a_plain_value_runs_only_the_chosen_side(sandbox):
+    # per row the other side never runs; in column mode it must not either (it would raise)
+    source = src("W = {'on': 1.0}", "def score(attrs):",
+                 "    return attrs['a'] if W['on'] > 0 else attrs['no_such_column']")
+    np.testing.assert_array_equal(sandbox.evaluate_columns(source, packed()),
+                                  by_rows(sandbox, source))
+
+
+def test_a_side_that_raises_for_some_rows_raises_in_column_mode(sandbox):
+    # both sides run on every row; the caller then scores the rows concerned row by row
+    source = src("import math", "def score(attrs):",
+                 "    return math.log(attrs['a']) if attrs['a'] > 0 else 0.0")
+    with pytest.raises(SandboxError, match="FloatingPointError"):
+        sandbox.evaluate_columns(source, packed([[-1.0, 0.0], [2.0, 0.0]]))
+
+
 def test_a_constant_result_is_broadcast_to_every_row(sandbox):
     np.testing.assert_array_equal(sandbox.evaluate_columns(body("return 3"), packed()),
                                   [3.0, 3.0, 3.0])
@@ -108,8 +166,11 @@ def test_a_function_reading_no_attribute_scores_every_row(sandbox):
 NOT_COLUMNS = [
     pytest.param(body("if attrs['a'] > 1:", "    return 1.0", "return 0.0"),
                  "truth value of an array", id="if-on-a-column"),
-    pytest.param(body("return max(attrs['a'], attrs['b'])"), "truth value of an array",
-                 id="max-of-two-columns"),
+    pytest.param(body("return max([attrs['a'], attrs['b']])"), "truth value of an array",
+                 id="max-of-one-list"),
+    pytest.param(body("return max(attrs['a'])"), "cannot be iterated", id="max-of-a-column"),
+    pytest.param(body("return max(attrs['a'], attrs['b'], key=abs)"), "truth value of an array",
+                 id="max-with-a-key"),
     pytest.param(body("return attrs['a'] > 0 and attrs['b'] or 0.0"), "truth value of an array",
                  id="and-or"),
     pytest.param(body("return attrs['a'] > 0"), "array of bool", id="returns-bools"),

@@ -71,6 +71,36 @@ def test_math_functions_score_by_columns_and_match_predict(sandbox, frame):
     np.testing.assert_allclose(out.to_numpy(), f.predict(frame[["a", "b", "c"]]), rtol=1e-12)
 
 
+def test_the_selected_terms_hinges_score_by_columns_and_match_predict(sandbox, frame):
+    from rewardsmith.data.rows import RowTable
+    from rewardsmith.judge.candidates import terms_candidate
+
+    rng = np.random.default_rng(1)
+    table = frame[["a", "b", "c"]].reset_index(drop=True)
+    table["y"] = (np.maximum(table["a"] - 0.3, 0) - np.minimum(table["b"], 0) + 0.2 * table["c"]
+                  + rng.normal(scale=0.1, size=len(table)))
+    rows = RowTable(table, ["a", "b", "c"], "y")
+    chosen = terms_candidate(rows, rows)
+    assert "max(" in chosen.function.source or "min(" in chosen.function.source
+    f = fn(chosen.function.source, sandbox)
+    out = f.score_frame(frame)
+    assert out.attrs["score_mode"] == "columns"
+    np.testing.assert_allclose(out.to_numpy(), f.predict(frame[["a", "b", "c"]]), rtol=1e-12)
+
+
+def test_a_conditional_whose_other_side_fails_on_some_rows_still_equals_predict(sandbox, frame):
+    # where a <= -2.5 (a few rows of the normal sample) the log side, not taken, raises: those
+    # rows go the row path, the rest stay in column mode
+    source = src("import math", "def score(attrs):",
+                 "    return math.log(attrs['a'] + 2.5) if attrs['a'] > -1 else attrs['b']")
+    assert (frame["a"] <= -2.5).sum() > 0
+    f = fn(source, sandbox)
+    scorer = FrameScorer(f, split_rows=16)  # so that pieces of 16 rows are set apart
+    out = scorer.score(frame)
+    assert scorer.mode == "columns" and scorer.counts["columns"] > len(frame) // 2
+    np.testing.assert_allclose(out.to_numpy(), f.predict(frame[["a", "b", "c"]]), rtol=1e-12)
+
+
 def test_chunked_scoring_equals_one_chunk(sandbox, frame):
     f = fn(LINEAR, sandbox)
     whole = f.score_frame(frame)

@@ -79,7 +79,7 @@ class ScoringFunction:
 
         The same values as ``predict``, faster on big tables: in the sandbox, the function is
         called once per chunk with whole numpy columns when it is plain arithmetic (math functions
-        included), and once per row otherwise (``if`` on an attribute, ``max(a, b)``, ...). The
+        included), and once per row otherwise (``if`` on an attribute, a loop, ...). The
         choice is checked against the row path on a sample; rows where numpy flags what a float
         would raise on (x / 0, log(0), ...), or with an inf/NaN input or result, are scored row by
         row, so errors are the row path's. ``result.attrs["score_mode"]``

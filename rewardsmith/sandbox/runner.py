@@ -126,8 +126,9 @@ class Sandbox:
         """Call ``score`` once with whole columns (``attrs = {name: float64 array}``).
 
         Same results shape as ``evaluate_packed``. Raises ``SandboxError`` when the function does
-        not work on columns (an ``if`` on a column, ``max(a, b)``, a result that is not n floats,
-        ...) or this sandbox was made without ``columns=True``; the caller then scores row by row.
+        not work on columns (an ``if`` statement on a column, ``max`` of one iterable, a result
+        that is not n floats, ...) or this sandbox was made without ``columns=True``; the caller
+        then scores row by row.
         Where a float would raise (x / 0, log(0), overflow) numpy raises ``FloatingPointError``:
         the caller then scores those rows row by row, and rows with inf/NaN inputs too. The
         source must have passed ``check_source``.

@@ -294,7 +294,8 @@ def main():
                 entry = compiled.get(cache_key)
                 if entry is None:
                     if by_columns:
-                        entry = _compile(source, column_builtins, column_mode.gate)
+                        entry = _compile(column_mode.rewrite(source), column_builtins,
+                                         column_mode.gate)
                     else:
                         entry = _compile(source)
                     compiled[cache_key] = entry

@@ -3,11 +3,17 @@
 Loaded by ``worker.py`` at startup, before its audit hook and memory limit, and only when the
 ``Sandbox`` was made with ``columns=True``; the default worker never imports numpy. In column mode
 ``attrs`` maps each column name to a float64 array, so a function made of arithmetic runs once per
-table instead of once per row. Anything that does not act on arrays the way it acts on floats
-(``if`` on a column, ``max(a, b)``, string conversion, ...) must raise here: the parent then scores
-the table row by row. Where a float operation would raise, numpy raises FloatingPointError; the
-parent then finds the rows concerned and scores them row by row, as it does every row whose
-input or result is not finite: so the results and errors are always those of the row path.
+table instead of once per row. ``max(a, b, ...)`` and ``min(a, b, ...)`` of columns pick row by
+row exactly as Python does (the first of equal values, so -0.0 and NaN come out as per row): the
+hinges of the selected terms run by columns. ``a if condition else b`` with a column condition
+picks row by row too (both sides are computed; where one raises for some rows, those rows go
+the row path like any other that raises); with a plain condition only the chosen side runs, as
+per row. Anything else that does not act on arrays the way it acts on floats (an ``if``
+statement on a column, ``max`` of one iterable, string conversion, ...) must raise here: the
+parent then scores the table row by row. Where a float operation would raise, numpy raises
+FloatingPointError; the parent then finds the rows concerned and scores them row by row, as it
+does every row whose input or result is not finite: so the results and errors are always those
+of the row path.
 
 A wall of its own, for code that never went through the static check: numpy holds ways to read and
 write raw memory (``__array_interface__``, ``as_strided``) that no audit event sees, and they are
@@ -17,6 +23,7 @@ but the dict methods and the ``math`` names, whatever ``checks.py`` decided.
 Self-contained (only the standard library and numpy): the worker imports it by path.
 """
 
+import ast
 import dis
 import math
 import types
@@ -153,11 +160,55 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
     raise ImportError(f"import of {name!r} is not allowed")
 
 
+def _pick(scalar, later_wins):
+    """``max``/``min`` of two or more values, columns among them: each row keeps the running
+    pick unless a later value beats it strictly, which is how Python's own walks its arguments."""
+    def call(*args, **kwargs):
+        if kwargs or len(args) < 2 or not any(_is_array(a) for a in args):
+            return scalar(*args, **kwargs)  # one iterable (a column raises), key=, plain numbers
+        best = args[0]
+        for other in args[1:]:
+            best = np.where(later_wins(other, best), other, best)
+        return np.asarray(best).view(Column)  # so `t += 1` stays out of place, as per row
+
+    return call
+
+
+class _ChoicesByRow(ast.NodeTransformer):
+    """``a if c else b`` -> ``__choose__(c, lambda: a, lambda: b)``: the sides stay lazy."""
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+
+        def lazy(body):
+            return ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], vararg=None,
+                                                 kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                                 defaults=[]), body=body)
+
+        call = ast.Call(func=ast.Name("__choose__", ast.Load()),
+                        args=[node.test, lazy(node.body), lazy(node.orelse)], keywords=[])
+        return ast.copy_location(call, node)
+
+
+def rewrite(source):
+    """The source as column mode compiles it (an AST): conditional expressions pick by row."""
+    return ast.fix_missing_locations(_ChoicesByRow().visit(ast.parse(source)))
+
+
+def _choose(condition, then, otherwise):
+    if not _is_array(condition) or np.ndim(condition) == 0:
+        return then() if condition else otherwise()  # one condition for every row: as per row
+    return np.asarray(np.where(condition, then(), otherwise())).view(Column)
+
+
 def builtins_table(base):
     """The worker's safe builtins, adapted to columns."""
     table = dict(base)
     table["__import__"] = _import
     table["round"] = _round
+    table["max"] = _pick(max, lambda other, best: other > best)
+    table["min"] = _pick(min, lambda other, best: other < best)
+    table["__choose__"] = _choose
     table["isinstance"] = _no_arrays("isinstance", isinstance)
     table["str"] = _no_arrays("str", str)
     return table
