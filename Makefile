@@ -40,8 +40,8 @@ demo: local-model
 		--rounds 1 --samples 1 --out $(DEMO_DIR)/program.json
 	@echo "[demo] 2/2 reload it in a fresh process and write a reward function for aadb (unseen)"
 	$(RS) run --program $(DEMO_DIR)/program.json --data aadb --fit-size 50 \
-		--no-cache --out $(DEMO_DIR)/reward.py
-	@echo "[demo] files: $(DEMO_DIR)/program.json (compiled program), $(DEMO_DIR)/reward.py (function)"
+		--no-cache --out $(DEMO_DIR)/reward.py --report $(DEMO_DIR)/run.html
+	@echo "[demo] files: $(DEMO_DIR)/program.json (compiled program), $(DEMO_DIR)/reward.py (function), $(DEMO_DIR)/run.html (the run as a page)"
 
 bench-sandbox: $(VENV)/.installed
 	$(PY) benchmarks/sandbox_speed.py
