@@ -111,8 +111,8 @@ def replay(task, prior, alternatives, seed) -> dict:
     picks = {
         "current": judge.winner(),
         "shrunk": by_name.get("shrunk ridge") or by_name["ridge"],
-        "no prior alone": choose(judge, exclude={"prior"}),
-        "margin 0.05": choose(judge, margin=0.05),
+        "no prior alone": judge.winner(exclude={"prior"}),
+        "margin 0.05": judge.winner(margin=0.05),
         "ridge": by_name["ridge"],
     }
     flat = Prior({a: AttributePrior(e.direction, 2 if e.direction != "none" else e.importance,
@@ -126,19 +126,6 @@ def replay(task, prior, alternatives, seed) -> dict:
         rhos[rule] = heldout_scores(outputs, task.fit_rows, task.heldout_rows)["rho"]
         rhos[f"{rule} chose"] = candidate.name
     return rhos
-
-
-def choose(judge: Judge, exclude=(), margin: float | None = None):
-    """``Judge.winner`` with some statistical candidates left out, or another margin."""
-    margin = judge.min_gain if margin is None else margin
-    plain = [c for c in judge.candidates if not c.challenger and c.name not in exclude]
-    by_name = {c.name: c for c in plain}
-    default = by_name.get("shrunk ridge") or by_name["ridge"]
-    rivals = [c for c in plain if c.cv_rho > default.cv_rho + margin]
-    bar = max(rivals, key=lambda c: c.cv_rho, default=default)
-    best = max((c for c in judge.candidates if c.challenger), key=lambda c: c.cv_rho,
-               default=None)
-    return best if best is not None and best.cv_rho > bar.cv_rho + margin else bar
 
 
 def summarize(rows, sizes) -> None:

@@ -104,21 +104,28 @@ class Judge:
     def statistical_choice(self) -> Candidate:
         """The shrunk ridge when there is a prior, else ridge, unless another statistical
         candidate beats its CV score by ``min_gain`` (see the module docstring)."""
-        plain = [c for c in self.candidates if not c.challenger]
+        return self._statistical(self.min_gain)
+
+    def _statistical(self, margin: float, exclude=()) -> Candidate:
+        plain = [c for c in self.candidates if not c.challenger and c.name not in exclude]
         by_name = {c.name: c for c in plain}
         default = by_name.get("shrunk ridge") or by_name["ridge"]
-        rivals = [c for c in plain if c.cv_rho > default.cv_rho + self.min_gain]
+        rivals = [c for c in plain if c.cv_rho > default.cv_rho + margin]
         return max(rivals, key=lambda c: c.cv_rho, default=default)
 
     def best_written(self) -> Candidate | None:
         return max((c for c in self.candidates if c.written), key=lambda c: c.cv_rho,
                    default=None)
 
-    def winner(self) -> Candidate:
-        bar = self.statistical_choice
+    def winner(self, *, margin: float | None = None, exclude=()) -> Candidate:
+        """The answer by the rule of the module docstring. ``margin`` (default ``min_gain``) and
+        ``exclude`` (statistical candidates left out, by name) are there to study other rules
+        (``benchmarks/judge_variants.py``)."""
+        margin = self.min_gain if margin is None else margin
+        bar = self._statistical(margin, exclude)
         best = max((c for c in self.candidates if c.challenger), key=lambda c: c.cv_rho,
                    default=None)
-        if best is not None and best.cv_rho > bar.cv_rho + self.min_gain:
+        if best is not None and best.cv_rho > bar.cv_rho + margin:
             return best
         return bar
 

@@ -41,9 +41,13 @@ class RunResult:
 
     def to_html(self, path=None) -> str:
         """The run's self-contained HTML page (written to ``path`` too, when given)."""
-        from ..report import run_page, write_run_page
+        from ..files import atomic_write_text
+        from ..report import run_page
 
-        return write_run_page(self, path).read_text(encoding="utf-8") if path else run_page(self)
+        page = run_page(self)
+        if path is not None:
+            atomic_write_text(path, page)
+        return page
 
 
 def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
