@@ -273,12 +273,13 @@ def _cmd_check(args) -> int:
     function = ScoringFunction.from_file(args.function)  # a bad function fails before loading
     dataset = load_data(args)
     task = make_task(dataset, seed=args.seed)
+    raw = task.get("raw_rows")  # text attributes or gaps: the function reads them as they are
     if args.split == "test":
-        rows = task.heldout_rows
+        rows = task.heldout_rows if raw is None else _rows_of(dataset, raw.heldout)
     elif args.split == "fit":
-        rows = task.fit_rows
+        rows = task.fit_rows if raw is None else _rows_of(dataset, raw.fit)
     else:
-        rows = _all_rows(dataset)
+        rows = _rows_of(dataset, dataset.frame)
     result = evaluate_function(function, rows)
     if not result.ok:
         print(f"error: {result.reason}", file=sys.stderr)
@@ -353,7 +354,7 @@ def _cmd_run(args) -> int:
 
     program = RewardProgram.from_file(args.program)
     dataset = load_data(args)
-    prior = Prior.load(args.prior, known=dataset.attributes) if args.prior else None
+    prior = Prior.load(args.prior, known=dataset.features) if args.prior else None
     if args.report and importlib.util.find_spec("matplotlib") is None:
         raise BadArgument("--report draws its figures with matplotlib, which is not installed: "
                           "pip install 'rewardsmith[report]' (checked before any LM call)")
@@ -387,7 +388,7 @@ def _cmd_run(args) -> int:
         agree, stated = result.prior.agreement(result.task.fit_rows)
         print(f"prior ({result.prior.origin}; {agree} of {stated} stated directions agree with "
               "the fit rows):")
-        print(result.prior.render(dataset.attributes))
+        print(result.prior.render(result.task.fit_rows.attributes))
     else:
         print("prior: none (the LM gave no usable prior)")
     print()
@@ -469,10 +470,10 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
-def _all_rows(dataset):
+def _rows_of(dataset, frame):
     from .data import RowTable
 
-    return RowTable(dataset.frame, dataset.attributes, dataset.target, dataset.id_column)
+    return RowTable(frame, dataset.attributes, dataset.target, dataset.id_column)
 
 
 def _indent(text: str) -> str:

@@ -56,12 +56,15 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", help="target column (default: human_score, if present)")
     p.add_argument("--id-column", help="id column (default: inferred, or row numbers)")
     p.add_argument("--attributes", help="comma-separated attribute columns (default: every "
-                   "numeric column except id, target and split)")
+                   "numeric or boolean column, and every text column with at most 20 distinct "
+                   "values, except id, target and split)")
     p.add_argument("--split-column", help="column with train/test values (default: 'split' if "
                    "present, else a seeded random 80/20 cut)")
-    p.add_argument("--on-invalid", choices=("error", "drop"), default="error",
-                   help="rows with NaN/inf: stop with an error (default) or drop them with a "
-                   "warning")
+    p.add_argument("--on-invalid", choices=("keep", "error", "drop"), default="keep",
+                   help="missing values: keep rows with a missing attribute, which the function "
+                   "reads as the fit rows' median, and drop rows with no target, with a note "
+                   "(keep, the default); stop at the first missing or infinite value (error); "
+                   "or drop every row with one, with a warning (drop)")
     p.add_argument("--seed", type=int, default=0, help="seed for random cuts and sub-samples")
 
 

@@ -32,6 +32,7 @@ from .fitting import Prior
 from .lm.health import unreachable_as_error
 from .metrics.spearman import spearman
 from .programs import RewardProgram
+from .programs.run import written_back
 from .sandbox import ScoringFunction
 
 __all__ = ["MIN_SAMPLES", "RewardRegressor"]
@@ -99,24 +100,33 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
 
     # -- scikit-learn API ----------------------------------------------------------------------
     def fit(self, X, y):
-        """Run the program on all rows of ``X`` (all of them fit rows); returns self."""
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True,
-                             ensure_min_samples=MIN_SAMPLES)
+        """Run the program on all rows of ``X`` (all of them fit rows); returns self.
+
+        ``X`` may hold missing values (NaN) and, as a DataFrame, text or categorical columns:
+        the function then reads a missing value as the fit rows' median and weighs each level
+        of a text column against its most frequent one."""
+        frame = X if isinstance(X, pd.DataFrame) else None
+        X, y = validate_data(self, X, y, dtype=None if _has_text(frame) else np.float64,
+                             y_numeric=True, ensure_min_samples=MIN_SAMPLES,
+                             ensure_all_finite="allow-nan")
         if not np.any(y != y[0]):
             raise ValueError(f"y is constant ({y[0]:g} in all {len(y)} samples): there is no "
                              "ranking to learn; RewardRegressor needs at least two target values")
         names = (list(self.feature_names_in_) if hasattr(self, "feature_names_in_")
                  else [f"x{i}" for i in range(X.shape[1])])
+        dataset = self._dataset(X if frame is None else frame, y, names)
         prior = self.prior
         if prior is not None and not isinstance(prior, Prior):
-            prior = Prior.from_dict(prior, known=names)  # an unknown name fails before any call
+            # An unknown name fails before any call; a text column's levels are named
+            # "column=level".
+            prior = Prior.from_dict(prior, known=dataset.features)
         program = self._program()
         lm = self.lm if self.lm is not None else dspy.settings.lm
         if lm is None and _lm_calls(program, prior) > 0:
             raise RuntimeError(
                 "RewardRegressor needs a language model: pass lm=rewardsmith.make_lm(...) or "
                 "call dspy.configure(lm=...) first (rounds=0 with a prior= needs none)")
-        task = make_task(self._dataset(X, y, names), seed=self.seed)
+        task = make_task(dataset, seed=self.seed)
         with dspy.context(lm=lm, adapter=dspy.settings.adapter or dspy.JSONAdapter()), \
                 unreachable_as_error():
             prediction = program(**task.inputs(), prior=prior)
@@ -124,8 +134,8 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
             raise RuntimeError("the program produced no usable scoring function; its attempts: "
                                + "; ".join(a.feedback for a in prediction.attempts))
         # A function without a bound sandbox runs in the process-wide one and pickles.
-        self.function_ = ScoringFunction(prediction.function.source, names,
-                                         name=prediction.function.name)
+        raw = written_back(prediction.function, task)
+        self.function_ = ScoringFunction(raw.source, names, name=raw.name)
         self.analysis_ = prediction.analysis
         self.attempts_ = list(prediction.attempts)
         self.prior_ = prediction.prior
@@ -137,7 +147,12 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         """The function's score of every row of ``X``, run in the sandbox (float64, shape (n,))."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        frame = X if isinstance(X, pd.DataFrame) else None
+        X = validate_data(self, X, reset=False, dtype=None if _has_text(frame) else np.float64,
+                          ensure_all_finite="allow-nan")
+        if frame is not None and _has_text(frame):
+            return np.asarray(self.function_.predict(frame.reset_index(drop=True)[
+                list(self.function_.attributes)]), dtype=np.float64)
         return np.asarray(self.function_.predict(X), dtype=np.float64)
 
     def score(self, X, y) -> float:
@@ -155,7 +170,8 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = True  # an LM that samples writes another function each fit
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = True  # a gap is read as the fit rows' median
+        tags.input_tags.string = True  # text columns of a DataFrame are attributes too
         tags.input_tags.sparse = False
         return tags
 
@@ -191,12 +207,23 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
 
     def _dataset(self, X, y, names):
         """The rows as a ``Dataset`` whose rows are all fit rows (the caller keeps test data)."""
-        frame = pd.DataFrame(X, columns=names)
+        if isinstance(X, pd.DataFrame):
+            frame = X.reset_index(drop=True).copy()
+            frame.columns = names
+        else:
+            frame = pd.DataFrame(X, columns=names)
         target, split = _free_name(names, "human_score"), _free_name(names, "split")
         frame[target] = y
         frame[split] = "fit"
         return load_dataset(frame, target=target, attributes=names, split_column=split,
                             description=self.description or None, name="X")
+
+
+def _has_text(frame) -> bool:
+    """A DataFrame with a column that is not numbers (text, categories)."""
+    return frame is not None and any(
+        not (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t))
+        for t in frame.dtypes)
 
 
 def _lm_calls(program, prior) -> int:

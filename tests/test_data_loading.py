@@ -293,7 +293,8 @@ def test_attributes_are_every_numeric_column_but_id_target_and_split():
     frame = table(split=["train"] * 6 + ["test"] * 2)
     ds = load_dataset(frame)
     assert ds.attributes == ("a", "b")
-    assert "ignored non-numeric column 'comment' (first value 'fine')" in ds.notes
+    assert ("ignored text column 'comment' (1 distinct value; first value 'fine'); pass "
+            "attributes=[...] to use it") in ds.notes
 
 
 def test_attributes_are_converted_to_float64():
@@ -312,10 +313,17 @@ def test_missing_attribute_column_names_it():
     assert "attribute column 'brightness' not found" in message
 
 
-def test_named_non_numeric_attribute_names_column_value_and_fix():
-    message = error_of(table(), attributes=["a", "comment"])
-    assert "attribute column 'comment' is not numeric" in message
-    assert "'fine'" in message and "leave it out of attributes" in message
+def test_named_text_attribute_with_one_level_is_kept_with_a_warning():
+    with pytest.warns(UserWarning, match="'comment' is constant"):
+        ds = load_dataset(table(), attributes=["a", "comment"])
+    assert ds.levels == {"comment": ("fine",)} and ds.features == ("a",)
+
+
+def test_named_text_attribute_with_too_many_levels_names_column_count_and_fix():
+    message = error_of(table(n=60, comment=[f"c{i}" for i in range(60)]),
+                       attributes=["a", "comment"])
+    assert "'comment' holds text with 60 distinct values" in message
+    assert "at most 50 levels" in message and "leave it out of attributes" in message
 
 
 def test_numbers_stored_as_text_are_accepted_as_attributes():
@@ -326,7 +334,8 @@ def test_numbers_stored_as_text_are_accepted_as_attributes():
 
 def test_no_numeric_attribute_columns_is_an_error():
     frame = table().drop(columns=["a", "b"])
-    assert "no numeric attribute columns" in error_of(frame)
+    assert "no attribute columns (numbers, or text with at most 20 distinct values)" in \
+        error_of(frame)
 
 
 def test_target_listed_as_attribute_is_refused():
@@ -413,34 +422,67 @@ def test_given_id_column_missing_names_it():
     assert "id column 'photo' not found" in error_of(table(), id_column="photo")
 
 
-def test_missing_id_value_is_invalid():
+def test_missing_id_value_is_invalid_when_strict():
     frame = table()
     frame.loc[4, "item_id"] = None
-    message = error_of(frame)
+    message = error_of(frame, on_invalid="error")
     assert "'item_id' has a missing id in 1 row" in message
+
+
+def test_missing_id_value_gets_the_row_number_by_default_and_a_note():
+    frame = table()
+    frame.loc[4, "item_id"] = None
+    ds = load_dataset(frame)
+    assert ds.frame["item_id"].tolist()[4] == "row 4" and len(ds.frame) == 8
+    assert any("with no id the id 'row N'" in note for note in ds.notes)
 
 
 # -- NaN / inf -----------------------------------------------------------------------------------
 
-def test_nan_in_attribute_names_column_count_first_row_and_fix():
+def test_nan_in_attribute_when_strict_names_column_count_first_row_and_fix():
     frame = table()
     frame.loc[[2, 6], "b"] = np.nan
-    message = error_of(frame)
-    assert "column 'b' has NaN or infinite values in 2 rows" in message
+    message = error_of(frame, on_invalid="error")
+    assert "column 'b' has missing or infinite values in 2 rows" in message
     assert "item_id 'it2'" in message and "on_invalid='drop'" in message
-    assert "--on-invalid drop" in message
+    assert "--on-invalid drop" in message and "--on-invalid keep" in message
 
 
-def test_inf_in_target_is_invalid():
+def test_rows_with_a_missing_attribute_are_kept_by_default_with_a_note():
+    frame = table()
+    frame.loc[[2, 6], "b"] = np.nan
+    ds = load_dataset(frame)
+    assert len(ds.frame) == 8 and ds.gaps() == ("b",)
+    assert any(note.startswith("kept 2 rows with no value in 'b'") for note in ds.notes)
+
+
+def test_rows_with_a_missing_target_are_dropped_by_default_with_a_note():
+    frame = table(n=10)
+    frame.loc[[3, 5], "human_score"] = np.nan
+    ds = load_dataset(frame)
+    assert len(ds.frame) == 8 and "it3" not in ds.frame["item_id"].tolist()
+    assert "dropped 2 rows with no value (or an infinite one) in the target 'human_score'" in \
+        ds.notes
+
+
+def test_inf_in_an_attribute_is_an_error_even_when_keeping_gaps():
+    frame = table()
+    frame.loc[1, "a"] = np.inf
+    message = error_of(frame)
+    assert "'a' has infinite values in 1 row" in message and "--on-invalid drop" in message
+
+
+def test_inf_in_target_is_invalid_when_strict():
     frame = table()
     frame.loc[0, "human_score"] = -np.inf
-    assert "column 'human_score' has NaN or infinite values in 1 row" in error_of(frame)
+    assert "column 'human_score' has missing or infinite values in 1 row" in \
+        error_of(frame, on_invalid="error")
 
 
 def test_nan_without_id_column_names_the_row_number():
     frame = table().drop(columns=["item_id"])
     frame.loc[3, "a"] = np.nan
-    assert "row_id 3 (row number from 0)" in error_of(frame)
+    assert "row_id 3 (row number from 0)" in error_of(frame, on_invalid="error")
 
 
 def test_drop_mode_drops_rows_warns_with_the_count_and_notes_it():
@@ -452,8 +494,8 @@ def test_drop_mode_drops_rows_warns_with_the_count_and_notes_it():
     assert len(ds.frame) == 7
     assert "it1" not in ds.frame["item_id"].tolist()
     assert ds.frame.index.tolist() == list(range(7))
-    assert "dropped 1 row with NaN or inf in 'a'" in ds.notes
-    assert "dropped 2 rows with NaN or inf in 'human_score'" in ds.notes
+    assert "dropped 1 row with a missing or infinite value in 'a'" in ds.notes
+    assert "dropped 2 rows with a missing or infinite value in 'human_score'" in ds.notes
 
 
 def test_drop_mode_leaving_too_few_rows_says_rows_were_dropped():
@@ -471,8 +513,8 @@ def test_nan_in_ignored_column_is_not_a_problem():
     assert len(load_dataset(frame).frame) == 8
 
 
-def test_on_invalid_must_be_error_or_drop():
-    assert "on_invalid must be 'error' or 'drop'" in error_of(table(), on_invalid="skip")
+def test_on_invalid_must_be_keep_error_or_drop():
+    assert "on_invalid must be 'keep', 'error' or 'drop'" in error_of(table(), on_invalid="skip")
 
 
 # -- rows, columns, splits -----------------------------------------------------------------------

@@ -25,8 +25,9 @@ import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
-from rewardsmith.data import Dataset, DatasetError, load_dataset, profile
+from rewardsmith.data import Dataset, DatasetError, load_dataset, make_task, profile
 from rewardsmith.data.dataset import FIT, HELDOUT
+from rewardsmith.data.encoding import Encoding
 
 # REWARDSMITH_FUZZ_EXAMPLES=2000 for a long local run; the default keeps the suite fast.
 EXAMPLES = int(os.environ.get("REWARDSMITH_FUZZ_EXAMPLES", "60"))
@@ -197,12 +198,21 @@ def check_valid(ds: Dataset) -> None:
     assert len(set(ds.attributes)) == len(ds.attributes)
     assert ds.target not in ds.attributes and ds.id_column not in ds.attributes
     assert ds.split_column not in ds.attributes
-    for column in (*ds.attributes, ds.target):
+    for column in ds.attributes:
         values = frame[column]
-        assert values.dtype == np.float64, (column, values.dtype)
-        assert np.isfinite(values.to_numpy()).all(), column
+        if column in ds.levels:  # text: str or None, every level listed
+            present = values.dropna()
+            assert values.dtype == object and all(isinstance(v, str) for v in present), column
+            assert set(present) == set(ds.levels[column]), column
+        else:  # numbers: finite, or NaN for a gap
+            assert values.dtype == np.float64, (column, values.dtype)
+            assert not np.isinf(values.to_numpy()).any(), column
     y = frame[ds.target].to_numpy()
+    assert y.dtype == np.float64 and np.isfinite(y).all()
     assert y.min() < y.max(), "the target must not be constant"
+    # Whatever loaded, a program can run on: its task's rows are numbers without gaps.
+    task = make_task(ds)
+    assert np.isfinite(task.fit_rows.X).all() and task.fit_rows.attributes == ds.features
     ids = frame[ds.id_column]
     assert ids.notna().all()
     assert not ids.duplicated().any()
@@ -211,12 +221,16 @@ def check_valid(ds: Dataset) -> None:
 
 
 def check_profile(ds: Dataset) -> None:
+    # The profile reads features (a program's view: text levels as 0/1, gaps filled).
+    encoding = Encoding.fit(ds.fit_frame(), ds.attributes, ds.levels, gaps=ds.gaps())
     for frame in (ds.frame, ds.fit_frame()):
-        text = profile(frame, ds.attributes, ds.target)
+        frame = encoding.transform(frame)
+        text = profile(frame, encoding.features, ds.target)
         assert isinstance(text, str)
-        assert profile(frame, ds.attributes, ds.target) == text, "the profile must be deterministic"
+        assert profile(frame, encoding.features, ds.target) == text, \
+            "the profile must be deterministic"
         if len(frame):
-            for name in ds.attributes:
+            for name in encoding.features:
                 assert name in text
 
 

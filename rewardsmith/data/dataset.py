@@ -25,10 +25,13 @@ def fmt(value: float) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A validated table: id, numeric attribute columns, numeric target, optional split.
+    """A validated table: id, attribute columns, numeric target, optional split.
 
-    ``frame`` holds float64 attributes and target and a split column normalised to ``"fit"`` /
-    ``"heldout"``; other columns the file had may stay in it (they are never inputs). Frozen by
+    ``frame`` holds float64 numeric attributes (NaN where a value is missing), text attributes
+    as ``str`` (None where missing; ``levels`` lists each one's levels, the most frequent
+    first), a float64 target and a split column normalised to ``"fit"`` / ``"heldout"``; other
+    columns the file had may stay in it (they are never inputs). Tasks hand programs the
+    attributes as numbers (``encoding.Encoding``). Frozen by
     convention: build a changed copy with ``dataclasses.replace``. ``eq=False`` because comparing
     DataFrames with ``==`` has no single truth value.
     """
@@ -42,6 +45,7 @@ class Dataset:
     description: str = ""
     attribute_notes: dict[str, str] = field(default_factory=dict)
     license: str = ""
+    levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: str = ""
     notes: tuple[str, ...] = ()
     target_note: str = ""
@@ -49,6 +53,19 @@ class Dataset:
     def __repr__(self) -> str:
         return (f"<Dataset {self.name!r}: {len(self.frame)} rows, {len(self.attributes)} "
                 f"attributes, target {self.target!r}>")
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The names programs fit and priors speak of: each attribute, a text attribute as one
+        0/1 feature per level after the first (``colour=red``; see ``encoding.Encoding``)."""
+        from .encoding import Encoding
+
+        return Encoding(self.attributes, self.levels).features
+
+    def gaps(self) -> tuple[str, ...]:
+        """The numeric attributes with a missing value in some row."""
+        return tuple(a for a in self.attributes
+                     if a not in self.levels and self.frame[a].isna().any())
 
     @property
     def has_official_split(self) -> bool:

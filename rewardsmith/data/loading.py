@@ -29,7 +29,11 @@ SPLIT_VALUES = {
 }
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 COMPRESSIONS = {".gz", ".bz2", ".zip", ".xz", ".zst"}
-ON_INVALID = ("error", "drop")
+ON_INVALID = ("keep", "error", "drop")
+#: A column of text (or of categories) with at most this many distinct values is an attribute
+#: when no attributes are named; named, it may have up to MAX_NAMED_LEVELS.
+MAX_LEVELS = 20
+MAX_NAMED_LEVELS = 50
 
 
 def builtin_names() -> list[str]:
@@ -62,7 +66,7 @@ def load_dataset(
     target: str | None = None,
     split_column: str | None = None,
     description: str | None = None,
-    on_invalid: str = "error",
+    on_invalid: str = "keep",
     name: str | None = None,
     min_rows: int = 5,
     card=None,
@@ -71,8 +75,15 @@ def load_dataset(
 
     ``source`` is a built-in name (see ``builtin_names()``), a path to a .csv, .tsv or .parquet
     file, or a pandas DataFrame. Roles not given are inferred (and said in ``notes``); built-ins
-    bring their own. ``on_invalid="drop"`` drops rows with NaN or infinite values (with a warning)
-    instead of stopping.
+    bring their own.
+
+    Attributes are numbers, booleans (read as 1 / 0) or text: a text or categorical column is an
+    attribute whose levels the program weighs one by one (by default every such column with at
+    most 20 distinct values; ``Dataset.levels`` lists them). Missing values: with
+    ``on_invalid="keep"`` (the default) a row with a missing attribute stays, the fitted
+    function reading that value as the fit rows' median, and a row with no target is dropped
+    (the notes say how many); ``"drop"`` drops every row with a missing or infinite value (with
+    a warning), and ``"error"`` stops at the first.
 
     ``card`` (a ``datapackage.json`` path, a descriptor dict or a ``Card``) says what the table
     and its columns mean; without one, a file's card beside it is read (``Card.beside``). The
@@ -81,7 +92,7 @@ def load_dataset(
     always a better item; the notes say so.
     """
     if on_invalid not in ON_INVALID:
-        raise DatasetError(f"on_invalid must be 'error' or 'drop', not {on_invalid!r}")
+        raise DatasetError(f"on_invalid must be 'keep', 'error' or 'drop', not {on_invalid!r}")
     for role, value in (("target", target), ("id_column", id_column),
                         ("split_column", split_column)):
         if value is not None and not isinstance(value, str):
@@ -120,8 +131,12 @@ def load_dataset(
     reserved = {target, split, id_col}
     attrs = _resolve_attributes(frame, attributes, reserved, card, notes)
 
+    levels = {}
     for column in attrs:
-        frame[column] = _as_float(frame, column, id_col, role="attribute")
+        if _is_text(frame[column]):
+            frame[column], levels[column] = _as_text(frame[column])
+        else:
+            frame[column] = _as_float(frame, column, id_col, role="attribute")
     frame[target] = _as_float(frame, target, id_col, role="target")
     negated = card is not None and card.better == "lower" and target == card.target
     if negated:
@@ -131,9 +146,10 @@ def load_dataset(
     if split is not None:
         frame[split] = _normalize_split(frame[split], split)
 
-    frame = _handle_invalid(frame, [*attrs, target], id_col, on_invalid, notes)
+    frame = _handle_invalid(frame, attrs, target, id_col, on_invalid, notes)
+    levels = {column: _levels(frame[column]) for column in levels}  # of the rows kept
     _check_ids(frame, id_col)
-    _check_size_and_spread(frame, attrs, target, min_rows, notes)
+    _check_size_and_spread(frame, attrs, target, min_rows, notes, levels)
 
     return Dataset(
         name=name or default_name,
@@ -146,6 +162,7 @@ def load_dataset(
                                                                   else ""),
         attribute_notes=dict(card.attributes) if card else {},
         license=card.license if card else "",
+        levels=levels,
         source=origin,
         notes=tuple(notes),
         target_note=_target_note(card, target, negated),
@@ -407,24 +424,89 @@ def _resolve_attributes(frame, attributes, reserved, card, notes) -> list[str]:
                 raise DatasetError(f"column {column!r} is the id, target or split and cannot be "
                                    "an attribute (the target is never an input); remove it from "
                                    "attributes")
+            _check_levels(frame[column], column)
         return attrs
     attrs = []
     ignored_by_spec = set(card.ignored) if card else set()
     for column in frame.columns:
         if column in reserved:
             continue
-        if not _is_numeric(frame[column]):
-            why = "" if column in ignored_by_spec else f" (first value {_first_bad(frame[column])})"
-            notes.append(f"ignored non-numeric column {column!r}{why}")
+        if column in ignored_by_spec and not _is_numeric(frame[column]):
+            notes.append(f"ignored non-numeric column {column!r}")
+        elif _is_text(frame[column]):
+            n_levels = _n_levels(frame[column])
+            present = int(frame[column].notna().sum())
+            # Levels repeat: a column with a new text in most rows is free text or names.
+            repeats = n_levels <= present / 2
+            if 2 <= n_levels <= MAX_LEVELS and repeats and not _looks_like_id(column):
+                attrs.append(column)
+                continue
+            why = (f"{n_levels} distinct values, more than {MAX_LEVELS}" if n_levels > MAX_LEVELS
+                   else f"{n_levels} distinct value" if n_levels < 2
+                   else f"{n_levels} distinct values in {present} rows: free text, not levels"
+                   if not repeats else "an id")
+            notes.append(f"ignored text column {column!r} ({why}; first value "
+                         f"{_first_bad(frame[column])}); pass attributes=[...] to use it")
         elif _looks_like_id(column):
             notes.append(f"ignored id-like column {column!r}; pass attributes=[...] to use it")
         else:
             attrs.append(column)
     if not attrs:
-        raise DatasetError(f"no numeric attribute columns besides id, target and split; columns: "
-                           f"{_columns_text(frame.columns)}; add numeric columns or pass "
+        raise DatasetError(f"no attribute columns (numbers, or text with at most {MAX_LEVELS} "
+                           f"distinct values) besides id, target and split; columns: "
+                           f"{_columns_text(frame.columns)}; add such columns or pass "
                            "attributes=[...]")
     return attrs
+
+
+def _is_text(series: pd.Series) -> bool:
+    """A column of text or categories: not numbers, not booleans, and not numbers written as
+    text (a CSV column "1.5", "2" is numbers, with a gap where a cell is empty)."""
+    if _is_numeric(series):
+        return False
+    present = series.dropna()
+    if not len(present):
+        return False
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return True
+    return bool(pd.to_numeric(present, errors="coerce").isna().any())
+
+
+def _n_levels(series: pd.Series) -> int:
+    try:
+        return int(series.dropna().astype(str).nunique())
+    except TypeError:
+        return 0
+
+
+def _check_levels(series: pd.Series, column: str) -> None:
+    if not _is_text(series):
+        return
+    n_levels = _n_levels(series)
+    if n_levels > MAX_NAMED_LEVELS:
+        raise DatasetError(
+            f"attribute column {column!r} holds text with {n_levels} distinct values; a text "
+            f"attribute may have at most {MAX_NAMED_LEVELS} levels (each is weighed on its own): "
+            "group the levels, convert the column to numbers, or leave it out of attributes")
+
+
+def _as_text(series: pd.Series) -> tuple[pd.Series, tuple[str, ...]]:
+    """(the column as text, None where missing; its levels, the most frequent first)."""
+    values = series.astype(object).map(lambda v: None if _missing(v) else str(v).strip())
+    values = values.map(lambda v: None if v == "" else v).astype(object)
+    return values, _levels(values)
+
+
+def _levels(values: pd.Series) -> tuple[str, ...]:
+    counts = values.dropna().value_counts()
+    return tuple(sorted(counts.index, key=lambda level: (-counts[level], level)))
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _first_bad(series: pd.Series) -> str:
@@ -485,30 +567,74 @@ def _normalize_split(series: pd.Series, column: str) -> pd.Series:
 
 # -- rows ---------------------------------------------------------------------------------------
 
-def _handle_invalid(frame, columns, id_col, on_invalid, notes) -> pd.DataFrame:
-    """Rows with NaN/inf in an attribute or the target (or a missing id): stop, or drop them."""
-    bad_by_column = {c: ~np.isfinite(frame[c].to_numpy()) for c in columns}
+def _handle_invalid(frame, attrs, target, id_col, on_invalid, notes) -> pd.DataFrame:
+    """Missing or infinite values: kept where they are attributes' gaps (``keep``), else the
+    rows dropped (``drop``) or the first named in an error (``error``). A row with no target
+    is never usable: ``keep`` drops it too, with a note."""
+    bad_by_column = {}
+    for column in [*attrs, target]:
+        values = frame[column]
+        if values.dtype == object:  # a text attribute: None where missing
+            bad_by_column[column] = values.isna().to_numpy()
+        else:
+            bad_by_column[column] = ~np.isfinite(values.to_numpy())
     bad_by_column[id_col] = frame[id_col].isna().to_numpy()
     bad_by_column = {c: m for c, m in bad_by_column.items() if m.any()}
     if not bad_by_column:
         return frame
+    if on_invalid == "keep":
+        return _keep_gaps(frame, attrs, target, id_col, bad_by_column, notes)
     if on_invalid == "error":
         column, mask = next(iter(bad_by_column.items()))
         first = int(np.flatnonzero(mask)[0])
-        what = "a missing id" if column == id_col else "NaN or infinite values"
+        what = "a missing id" if column == id_col else "missing or infinite values"
         where = (f"row {first} (row number from 0)" if column == id_col
                  else _row_label(frame, id_col, first))
         raise DatasetError(
             f"column {column!r} has {what} in {_rows(int(mask.sum()))} (first at {where}); fix "
-            "them, or pass on_invalid='drop' (CLI: --on-invalid drop) to drop those rows")
+            "them, pass on_invalid='keep' (CLI: --on-invalid keep) to keep rows with missing "
+            "attribute values, or on_invalid='drop' (CLI: --on-invalid drop) to drop those rows")
     drop = np.zeros(len(frame), dtype=bool)
     for column, mask in bad_by_column.items():
         drop |= mask
-        what = "no id" if column == id_col else "NaN or inf"
+        what = "no id" if column == id_col else "a missing or infinite value"
         notes.append(f"dropped {_rows(int(mask.sum()))} with {what} in {column!r}")
     warnings.warn(f"dropped {int(drop.sum())} of {len(frame)} rows with NaN, infinite or missing "
                   f"values (in {', '.join(map(repr, bad_by_column))})", UserWarning, stacklevel=3)
     return frame[~drop].reset_index(drop=True)
+
+
+def _keep_gaps(frame, attrs, target, id_col, bad_by_column, notes) -> pd.DataFrame:
+    for column, mask in bad_by_column.items():
+        if column in attrs and frame[column].dtype != object:
+            values = frame[column].to_numpy()
+            infinite = np.isinf(values)
+            if infinite.any():
+                first = int(np.flatnonzero(infinite)[0])
+                raise DatasetError(
+                    f"attribute column {column!r} has infinite values in "
+                    f"{_rows(int(infinite.sum()))} (first at {_row_label(frame, id_col, first)}); "
+                    "fix them, or pass on_invalid='drop' (CLI: --on-invalid drop) to drop those "
+                    "rows")
+        if column in attrs:
+            notes.append(f"kept {_rows(int(mask.sum()))} with no value in {column!r}: the "
+                         "fitted function reads a missing value as the fit rows' median"
+                         if frame[column].dtype != object else
+                         f"kept {_rows(int(mask.sum()))} with no value in {column!r}: a missing "
+                         "level scores as the reference level")
+    if id_col in bad_by_column:
+        mask = bad_by_column[id_col]
+        filled = frame[id_col].astype(object).copy()
+        filled[mask] = [f"row {i}" for i in np.flatnonzero(mask)]
+        frame = frame.assign(**{id_col: filled})
+        notes.append(f"gave {_rows(int(mask.sum()))} with no id the id 'row N' (N its row "
+                     "number from 0)")
+    if target in bad_by_column:
+        mask = bad_by_column[target]
+        notes.append(f"dropped {_rows(int(mask.sum()))} with no value (or an infinite one) in "
+                     f"the target {target!r}")
+        frame = frame[~mask].reset_index(drop=True)
+    return frame
 
 
 def _check_ids(frame: pd.DataFrame, id_col: str) -> None:
@@ -531,9 +657,12 @@ def _check_ids(frame: pd.DataFrame, id_col: str) -> None:
 
 
 def _varies(series: pd.Series) -> bool:
-    """More than one value (-0.0 equals 0.0). A min/max scan of the finite float column: hashing a
-    million values, as ``nunique`` does, costs ten times more."""
+    """More than one value (-0.0 equals 0.0; gaps ignored). A min/max scan of the float column:
+    hashing a million values, as ``nunique`` does, costs ten times more."""
+    if series.dtype == object:  # text
+        return series.dropna().nunique() > 1
     values = series.to_numpy()
+    values = values[~np.isnan(values)] if np.isnan(values).any() else values
     return len(values) > 1 and bool(values.max() > values.min())
 
 
@@ -545,7 +674,7 @@ def _is_hashable(value) -> bool:
     return True
 
 
-def _check_size_and_spread(frame, attrs, target, min_rows, notes) -> None:
+def _check_size_and_spread(frame, attrs, target, min_rows, notes, levels) -> None:
     if len(frame) < min_rows:
         dropped = any(n.startswith("dropped") for n in notes)
         dropped = " after dropping invalid rows" if dropped else ""
@@ -556,7 +685,10 @@ def _check_size_and_spread(frame, attrs, target, min_rows, notes) -> None:
                            "every row): there is no ranking to learn; pick another target")
     for column in attrs:
         if not _varies(frame[column]):
-            message = (f"attribute {column!r} is constant ({frame[column].iloc[0]:g} in every "
-                       "row): it cannot help the ranking; kept")
+            present = frame[column].dropna()
+            value = ("no value" if not len(present) else repr(present.iloc[0]) if column in levels
+                     else f"{present.iloc[0]:g}")
+            message = (f"attribute {column!r} is constant ({value} in every row with a value): "
+                       "it cannot help the ranking; kept")
             warnings.warn(message, UserWarning, stacklevel=3)
             notes.append(message)

@@ -21,14 +21,22 @@ def profile(
     n_sample: int = 8,
     seed: int = 0,
     max_pairs: int = 5,
+    missing: dict[str, int] | None = None,
 ) -> str:
     """Rows, target spread, per-attribute statistics, strongest pairs and a few sample rows.
 
     Per attribute: min..max, mean, sd, Spearman rho with the target, and the target's mean in each
     quantile bin of the attribute (low to high), which shows a non-linear or non-monotone effect.
+    ``missing`` (attribute -> rows without a value, before the gaps were filled) adds a line
+    saying how often each attribute is missing.
     """
     with np.errstate(all="ignore"):  # values near the float limits: see _scale
-        return _profile(frame, list(attributes), target, n_bins, n_sample, seed, max_pairs)
+        text = _profile(frame, list(attributes), target, n_bins, n_sample, seed, max_pairs)
+    if missing:
+        gaps = ", ".join(f"{name} {count} of {len(frame)} rows" for name, count in missing.items())
+        text += ("\nmissing values (read as the fit-row median; a missing level as the "
+                 f"reference level): {gaps}")
+    return text
 
 
 def _profile(frame, attributes, target, n_bins, n_sample, seed, max_pairs) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..scoring.text import coded, is_text
 from .dataset import DatasetError
 
 
@@ -29,7 +30,17 @@ class RowTable:
         self.attributes = attributes
         self.target = target
         self.id_column = id_column
-        self._X = _read_only(self._frame[list(attributes)].to_numpy(dtype=np.float64))
+        self.columns = list(attributes)  # the names for the sandbox: text ones carry levels
+        matrix = np.empty((len(self._frame), len(attributes)), dtype=np.float64)
+        for j, name in enumerate(attributes):
+            values = self._frame[name]
+            if values.dtype == object and is_text(values):
+                # A table's raw rows (``rewardsmith check`` on a table with text attributes):
+                # codes, as the sandbox takes text. A task's rows are numbers throughout.
+                self.columns[j], matrix[:, j] = coded(name, values)
+            else:
+                matrix[:, j] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        self._X = _read_only(matrix)
         self._y = _read_only(self._frame[target].to_numpy(dtype=np.float64))
 
     @property

@@ -9,12 +9,14 @@ the card alone wherever the card describes an attribute.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .dataset import Dataset, DatasetError
+from .encoding import Encoding, RawRows
 from .loading import load_dataset
 from .profile import profile
 from .rows import RowTable
@@ -76,15 +78,25 @@ def make_task(ds: Dataset, *, fit_size: int | None = None, seed: int = 0,
         labels["gold_prior"] = entry.gold_prior
     description = ds.description or (
         f"Items from the table {ds.name!r}, each judged by people; {ds.target!r} is the judgment.")
+    # Programs see numbers with no gaps: text levels as 0/1 features, gaps as fit-row medians.
+    encoding = Encoding.fit(fit, ds.attributes, ds.levels, gaps=ds.gaps())
+    view, missing = ds, {}
+    if not encoding.is_identity:
+        labels["encoding"] = encoding
+        labels["raw_rows"] = RawRows(fit, heldout)
+        missing = {a: int(fit[a].isna().sum()) for a in ds.attributes if fit[a].isna().any()}
+        view = replace(ds, attributes=encoding.features, levels={},
+                       attribute_notes=encoding.notes(ds.attribute_notes))
+        fit, heldout = encoding.transform(fit), encoding.transform(heldout)
     return dspy.Example(
         dataset=ds.name,
         description=description,
-        schema=ds.schema_text(fit),
-        prior_schema=ds.schema_text(fit, ranges="undescribed"),
-        card=ds.card_entry(),
-        profile=profile(fit, ds.attributes, ds.target, seed=seed),
-        fit_rows=RowTable(fit, ds.attributes, ds.target, ds.id_column),
-        heldout_rows=RowTable(heldout, ds.attributes, ds.target, ds.id_column),
+        schema=view.schema_text(fit),
+        prior_schema=view.schema_text(fit, ranges="undescribed"),
+        card=view.card_entry(),
+        profile=profile(fit, view.attributes, ds.target, seed=seed, missing=missing),
+        fit_rows=RowTable(fit, view.attributes, ds.target, ds.id_column),
+        heldout_rows=RowTable(heldout, view.attributes, ds.target, ds.id_column),
         fit_size=len(fit),
         seed=seed,
         **labels,

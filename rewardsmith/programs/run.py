@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..lm.health import unreachable_as_error
 from ..metrics.spearman import heldout_scores, usable_outputs
 from ..sandbox import ScoringFunction
@@ -32,6 +34,10 @@ class RunResult:
     lm_note: str = ""             # "" when every LM call was answered; else what failed
     candidates: list = field(default_factory=list)  # every candidate's name, CV rho and detail
     heldout_scores: object = field(default=None, repr=False)  # the function's held-out outputs
+    # The function as fitted, on the task's features (text levels as 0/1, gaps filled); the
+    # same as ``function`` for a table of numbers without gaps. ``function`` reads the
+    # attributes as the table holds them.
+    feature_function: ScoringFunction | None = field(default=None, repr=False)
 
     def _repr_html_(self) -> str:
         """The run as Jupyter shows it: the page ``rewardsmith run --report`` writes."""
@@ -56,9 +62,9 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
     from ..fitting import Prior
 
     dataset = data if isinstance(data, Dataset) else load_dataset(data, **load_options)
-    if prior is not None and not isinstance(prior, Prior):
-        prior = Prior.from_dict(prior, known=dataset.attributes)
     task = make_task(dataset, fit_size=fit_size, seed=seed)
+    if prior is not None and not isinstance(prior, Prior):
+        prior = Prior.from_dict(prior, known=task.fit_rows.attributes)
     with unreachable_as_error():
         prediction = program(**task.inputs(), prior=prior)
     function = prediction.function
@@ -67,7 +73,8 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
         outputs = usable_outputs(function, task.heldout_rows)
         scores = heldout_scores(outputs, task.fit_rows, task.heldout_rows)
     return RunResult(
-        function=function, rho=scores["rho"], dataset=dataset.name, fit_rows=len(task.fit_rows),
+        function=written_back(function, task), feature_function=function,
+        rho=scores["rho"], dataset=dataset.name, fit_rows=len(task.fit_rows),
         heldout_rows=len(task.heldout_rows), analysis=prediction.analysis,
         prior=getattr(prediction, "prior", None), standings=getattr(prediction, "standings", ""),
         chosen=getattr(prediction, "chosen", None),
@@ -78,3 +85,29 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
         lm_note=getattr(prediction, "lm_note", ""),
         candidates=list(getattr(prediction, "candidates", [])), heldout_scores=outputs,
     )
+
+
+def written_back(function: ScoringFunction | None, task) -> ScoringFunction | None:
+    """``function`` (fitted on the task's features) reading the attributes as the table holds
+    them: text compared with its levels, a gap filled with the fit rows' median. Checked on the
+    task's own rows: the two give the same scores, or this raises (a bug, not bad input)."""
+    encoding = task.get("encoding") if hasattr(task, "get") else None
+    if function is None or encoding is None:
+        return function
+    raw = task.raw_rows.fit
+    try:
+        expected = function.predict(task.fit_rows)
+    except Exception:  # it fails on some fit row: nothing to compare with, take the splice
+        return ScoringFunction(encoding.raw_source(function.source), list(encoding.attributes),
+                               name=function.name, sandbox=function.sandbox)
+    for source in (encoding.raw_source(function.source), encoding.wrapped_source(function.source)):
+        candidate = ScoringFunction(source, list(encoding.attributes), name=function.name,
+                                    sandbox=function.sandbox)
+        try:
+            got = candidate.predict(raw[list(encoding.attributes)])
+        except Exception:  # the spliced form failed where the features did not: wrap instead
+            continue
+        if np.allclose(got, expected, rtol=1e-9, atol=1e-12, equal_nan=True):
+            return candidate
+    raise RuntimeError("internal error: the function written back on the attributes scores the "
+                       "fit rows differently; please report it with the table's shape")

@@ -72,7 +72,10 @@ def _sections(result):
     yield from _prior_section(result)
     yield from _candidates_section(result)
     if result.function is not None and task is not None:
-        curves, failed = dependence_curves(result.function, task.fit_rows)
+        # Along each feature (a text level is a 0/1 feature): the fitted function on the rows
+        # it was fitted on.
+        curves, failed = dependence_curves(result.feature_function or result.function,
+                                           task.fit_rows)
         if curves:
             yield "<h2>The function along each attribute</h2>"
             yield _p("Each panel moves one attribute across the fit rows' range and shows the "

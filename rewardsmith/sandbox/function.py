@@ -18,7 +18,7 @@ from ..files import atomic_write_text
 from .checks import check_source
 from .params import FitResult, declared_params, fit_params, source_lines
 from .pool import default_sandbox
-from .runner import Sandbox
+from .runner import Sandbox, TextColumn
 
 
 class ScoringFunction:
@@ -62,11 +62,18 @@ class ScoringFunction:
         return self.source
 
     # -- calling -----------------------------------------------------------------------------
-    def __call__(self, attrs: dict[str, float]) -> float:
-        """Score one item. Runs in the sandbox like everything else."""
-        columns = list(attrs)
-        row = np.array([[float(attrs[c]) for c in columns]], dtype=np.float64)
-        return float(self._run(columns, row)[0])
+    def __call__(self, attrs: dict) -> float:
+        """Score one item (numbers, text, None for a missing value). Runs in the sandbox like
+        everything else."""
+        columns, row = [], []
+        for name, value in attrs.items():
+            if isinstance(value, str):
+                columns.append(TextColumn(name, [value]))
+                row.append(0.0)
+            else:
+                columns.append(name)
+                row.append(np.nan if value is None else float(value))
+        return float(self._run(columns, np.array([row], dtype=np.float64))[0])
 
     def predict(self, rows, attributes: list[str] | None = None) -> np.ndarray:
         """Score every row of a DataFrame, a ``RowTable`` or a 2-D array; returns float64 (n,)."""
@@ -114,15 +121,20 @@ class ScoringFunction:
     def _matrix(self, rows, attributes):
         attributes = attributes or (list(self.attributes) if self.attributes else None)
         if hasattr(rows, "X") and hasattr(rows, "attributes"):  # a RowTable
-            return list(rows.attributes), np.asarray(rows.X, dtype=np.float64)
+            columns = getattr(rows, "columns", None) or list(rows.attributes)
+            return list(columns), np.asarray(rows.X, dtype=np.float64)
         if isinstance(rows, pd.DataFrame):
+            from ..scoring.columns import column_reads
+            from ..scoring.frame import frame_matrix
+
+            text = column_reads(self.source).text
             columns = attributes or [
-                c for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c])
+                c for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c]) or c in text
             ]
             missing = [c for c in columns if c not in rows.columns]
             if missing:
                 raise KeyError(f"the table lacks columns the function expects: {missing}")
-            return list(columns), rows[list(columns)].to_numpy(dtype=np.float64)
+            return frame_matrix(rows, list(columns), text=text)
         matrix = np.asarray(rows, dtype=np.float64)
         if matrix.ndim != 2 or attributes is None or matrix.shape[1] != len(attributes):
             raise ValueError("a 2-D array needs attribute names for each of its columns")
@@ -174,12 +186,17 @@ if __name__ == "__main__":
     import csv
     import sys
 
+    TEXT_COLUMNS = {text_columns}  # compared with text by score; the others are numbers
+
     with open(sys.argv[1], newline="", encoding="utf-8") as handle:
         for record in csv.DictReader(handle):
             values = {}
             for key, text in record.items():
+                if key in TEXT_COLUMNS:
+                    values[key] = text if text else None  # an empty cell is a missing value
+                    continue
                 try:
-                    values[key] = float(text)
+                    values[key] = float(text) if text else None
                 except (TypeError, ValueError):
                     pass  # ids and free-text columns are not attributes
             print(score(values))
@@ -196,7 +213,12 @@ def render_standalone(source: str, header: str = "") -> str:
     if not _imports_math(body):
         lines.append("import math  # noqa: F401  (available to the scoring function)")
     lines.append("")
-    return "\n".join(lines) + "\n" + body + "\n" + _MAIN_BLOCK
+    from ..scoring.columns import column_reads
+
+    text = sorted(column_reads(body).text)
+    main = _MAIN_BLOCK.replace("{text_columns}", "{" + ", ".join(map(repr, text)) + "}"
+                               if text else "set()")
+    return "\n".join(lines) + "\n" + body + "\n" + main
 
 
 _EXPORT_MARK = "# Written by rewardsmith; runs with the Python standard library alone."

@@ -54,28 +54,47 @@ class SandboxCrash(SandboxError):
     """The worker died: CPU-time or memory limit, or a crash of the interpreter."""
 
 
+class TextColumn(str):
+    """A column name whose values are text: the matrix holds codes (0, 1, ...; NaN where the value
+    is missing) and ``levels[code]`` is the text ``score`` receives (None where missing). A column
+    list carries its text columns' levels this way through every slice of the matrix."""
+
+    levels: tuple[str, ...]
+
+    def __new__(cls, name: str, levels) -> TextColumn:
+        column = super().__new__(cls, name)
+        column.levels = tuple(str(level) for level in levels)
+        return column
+
+    def __reduce__(self):
+        return TextColumn, (str(self), self.levels)
+
+
 class Rows:
-    """A table packed for the worker: column names, row count, float64 column-major bytes, and a
-    key (hash of names and values) under which the worker caches it."""
+    """A table packed for the worker: column names, row count, float64 column-major bytes, the
+    levels of text columns, and a key (hash of all that) under which the worker caches it."""
 
-    __slots__ = ("columns", "n", "payload", "key")
+    __slots__ = ("columns", "n", "payload", "levels", "key")
 
-    def __init__(self, columns: list[str], n: int, payload: bytes):
+    def __init__(self, columns: list[str], n: int, payload: bytes,
+                 levels: dict[str, list[str]] | None = None):
         self.columns = columns
         self.n = n
         self.payload = payload
-        self.key = hashlib.blake2b(payload + json.dumps(columns).encode(),
-                                   digest_size=16).hexdigest()
+        self.levels = levels or {}
+        described = json.dumps([columns, self.levels]).encode()
+        self.key = hashlib.blake2b(payload + described, digest_size=16).hexdigest()
 
     @classmethod
     def pack(cls, columns, matrix) -> Rows:
         matrix = np.ascontiguousarray(np.asarray(matrix, dtype=np.float64).T)  # column-major
+        levels = {str(c): list(c.levels) for c in columns if isinstance(c, TextColumn)}
         columns = [str(c) for c in columns]
         if matrix.ndim != 2:
             raise ValueError(f"matrix must be 2-D (rows x columns), not of shape {matrix.T.shape}")
         if matrix.shape[0] != len(columns):
             raise ValueError(f"matrix has {matrix.shape[0]} columns, {len(columns)} names given")
-        return cls(columns, matrix.shape[1], matrix.tobytes())
+        return cls(columns, matrix.shape[1], matrix.tobytes(), levels)
 
 
 class Sandbox:
@@ -155,8 +174,7 @@ class Sandbox:
                       "param_sets": param_sets, "cpu_s": self.cpu_s}
             if by_columns:
                 header["columns"] = True
-            reply, data = self._request_with_rows(header, rows.key, rows.columns, rows.n,
-                                                  rows.payload)
+            reply, data = self._request_with_rows(header, rows)
         if not reply.get("ok"):
             raise SandboxError(reply.get("error", "unknown error"), reply.get("line", 0))
         out = np.frombuffer(data, dtype=np.float64).reshape(reply["shape"])
@@ -190,11 +208,14 @@ class Sandbox:
         self.close()
 
     # -- internals ---------------------------------------------------------------------------
-    def _request_with_rows(self, header, key, columns, n, payload):
+    def _request_with_rows(self, header, rows: Rows):
         if self._proc is None or self._proc.poll() is not None:
             self._start()
+        key, columns, n, payload = rows.key, rows.columns, rows.n, rows.payload
         if key not in self._loaded:
             load = {"op": "load", "key": key, "columns": columns, "n": n, "nbytes": len(payload)}
+            if rows.levels:
+                load["levels"] = rows.levels
             try:
                 reply, _ = self._roundtrip(load, payload, timeout=max(self.timeout_s, 30.0))
             except SandboxCrash as exc:  # not the candidate's fault: say what was being done
@@ -208,7 +229,7 @@ class Sandbox:
         reply, data = self._roundtrip(header, b"", timeout=self.timeout_s)
         if reply.get("missing_rows"):  # the worker dropped the table from its small cache
             self._loaded.discard(key)
-            return self._request_with_rows(header, key, columns, n, payload)
+            return self._request_with_rows(header, rows)
         return reply, data
 
     def _signal_kill(self) -> None:

@@ -7,8 +7,9 @@ library, so it starts in a few milliseconds and carries none of the parent's sta
 Protocol (all integers little-endian): each message is a 4-byte header length, a JSON header, and a
 payload whose byte length the header gives. Requests:
 
-- ``{"op": "load", "key": K, "columns": [...], "n": N, "nbytes": B}`` + float64 column-major matrix:
-  caches the rows as a list of dicts under K (a hash chosen by the parent).
+- ``{"op": "load", "key": K, "columns": [...], "n": N, "nbytes": B, "levels": {...}}`` + float64
+  column-major matrix: caches the rows as a list of dicts under K (a hash chosen by the parent).
+  ``levels`` (optional) maps each text column to its texts: that column holds codes into them.
 - ``{"op": "eval", "key": K, "source": S, "param_sets": [dict, ...] | null, "cpu_s": T}``:
   runs ``score`` on every cached row, once per parameter set (``null`` = the source's own values),
   and answers with float64 outputs. With ``"columns": true`` (column mode, below) ``score`` is
@@ -139,14 +140,20 @@ def _run(namespace, fn, rows, params):
     return out
 
 
-def _build_rows(columns, n, payload):
-    """The float64 column-major payload as a list of ``{column: value}`` dicts, one per row."""
+def _build_rows(columns, n, payload, levels=None):
+    """The float64 column-major payload as a list of ``{column: value}`` dicts, one per row.
+    A text column (in ``levels``) holds codes: its value is ``levels[column][code]``, or None
+    where the code is NaN (a missing value)."""
     if not columns:  # a function that reads no attribute still scores every row
         return [{} for _ in range(n)]
     values = array("d")
     values.frombytes(payload)
     cols = [values[j * n:(j + 1) * n] for j in range(len(columns))]
     del values
+    for j, name in enumerate(columns):
+        if levels and name in levels:
+            texts = levels[name]
+            cols[j] = [None if code != code else texts[int(code)] for code in cols[j]]
     return [dict(zip(columns, row, strict=True)) for row in zip(*cols, strict=True)]
 
 
@@ -161,12 +168,12 @@ def _rows_of(table, tables):
         return table
     if table.rows is None:
         try:
-            table.rows = _build_rows(table.columns, table.n, table.payload)
+            table.rows = _build_rows(table.columns, table.n, table.payload, table.levels)
         except MemoryError:
             for other in tables.values():  # the other tables' row dicts can be rebuilt later
                 if not isinstance(other, list):
                     other.rows = None
-            table.rows = _build_rows(table.columns, table.n, table.payload)
+            table.rows = _build_rows(table.columns, table.n, table.payload, table.levels)
     return table.rows
 
 
@@ -249,10 +256,10 @@ def main():
             # A fresh CPU budget for building the rows: the limit left by the previous call may be
             # nearly spent, and a large table is no fault of the next candidate.
             _limit_cpu(_LOAD_CPU_S)
-            columns, n = header["columns"], header["n"]
+            columns, n, levels = header["columns"], header["n"], header.get("levels") or {}
             if column_mode is not None:
                 try:  # a view of the payload; per-row dicts only when a row call needs them
-                    tables[header["key"]] = column_mode.Table(columns, n, payload)
+                    tables[header["key"]] = column_mode.Table(columns, n, payload, levels)
                 except ValueError as exc:
                     _send(out, {"ok": False, "error": f"ValueError: {exc}"})
                     continue
@@ -261,14 +268,14 @@ def main():
                 _send(out, {"ok": True})
                 continue
             try:
-                rows = _build_rows(columns, n, payload)
+                rows = _build_rows(columns, n, payload, levels)
             except MemoryError:
                 # The cached tables are what fill the memory: drop them (the parent reloads a
                 # table it needs again) and try once more, rather than dying on a good candidate.
                 tables.clear()
                 compiled.clear()
                 try:
-                    rows = _build_rows(columns, n, payload)
+                    rows = _build_rows(columns, n, payload, levels)
                 except MemoryError:
                     _send(out, {"ok": False, "error": (
                         f"MemoryError: a table of {n} rows x {len(columns)} columns does not fit "

@@ -189,9 +189,20 @@ class _ChoicesByRow(ast.NodeTransformer):
                         args=[node.test, lazy(node.body), lazy(node.orelse)], keywords=[])
         return ast.copy_location(call, node)
 
+    def visit_Compare(self, node):
+        """``x in (...)`` -> ``__isin__(x, (...), False)``: a text column is looked up by row."""
+        self.generic_visit(node)
+        if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            return node
+        negate = ast.Constant(isinstance(node.ops[0], ast.NotIn))
+        call = ast.Call(func=ast.Name("__isin__", ast.Load()),
+                        args=[node.left, node.comparators[0], negate], keywords=[])
+        return ast.copy_location(call, node)
+
 
 def rewrite(source):
-    """The source as column mode compiles it (an AST): conditional expressions pick by row."""
+    """The source as column mode compiles it (an AST): conditional expressions pick by row, and
+    membership tests look a text column up by row."""
     return ast.fix_missing_locations(_ChoicesByRow().visit(ast.parse(source)))
 
 
@@ -209,6 +220,7 @@ def builtins_table(base):
     table["max"] = _pick(max, lambda other, best: other > best)
     table["min"] = _pick(min, lambda other, best: other < best)
     table["__choose__"] = _choose
+    table["__isin__"] = _isin
     table["isinstance"] = _no_arrays("isinstance", isinstance)
     table["str"] = _no_arrays("str", str)
     return table
@@ -229,13 +241,59 @@ def gate(code):
             raise PermissionError(f"math.{ins.argval} is not allowed in column mode")
 
 
+class Texts:
+    """A text column in column mode: codes into ``levels`` (NaN where missing; the parent sends
+    those rows the row path). Only what acts on it as on each row's text is defined: ``==`` and
+    ``!=`` against a value, and ``in`` / ``not in`` a literal (see ``_isin``), each a column of
+    1.0 / 0.0 (True * w is w per row as well). Anything else raises, and the row path serves."""
+
+    __slots__ = ("codes", "levels")
+    __hash__ = None
+
+    def __init__(self, codes, levels):
+        self.codes = codes
+        self.levels = levels
+
+    def equals(self, other):
+        if isinstance(other, Texts) or _is_array(other):
+            raise TypeError("comparing a text column with a column is not supported in column "
+                            "mode")
+        if isinstance(other, str) and other in self.levels:
+            return self.codes == self.levels.index(other)
+        return np.zeros(len(self.codes), dtype=bool)  # text never equals a number or None
+
+    def __eq__(self, other):
+        return self.equals(other).astype(np.float64).view(Column)
+
+    def __ne__(self, other):
+        return (~self.equals(other)).astype(np.float64).view(Column)
+
+    def __bool__(self):
+        raise TypeError("a text column has no truth value in column mode")
+
+
+def _isin(value, container, negate):
+    """``value in container`` (``not in`` when ``negate``), for a text column row by row."""
+    if not isinstance(value, Texts):
+        return value not in container if negate else value in container
+    if isinstance(container, dict):
+        container = list(container)
+    if not isinstance(container, (tuple, list, set, frozenset)):
+        raise TypeError("a text column can only be looked up in a literal tuple, list or set")
+    found = np.zeros(len(value.codes), dtype=bool)
+    for item in container:
+        found |= value.equals(item)
+    return (~found if negate else found).astype(np.float64).view(Column)
+
+
 class Table:
-    """A loaded table: the float64 column-major payload viewed as one read-only array per column.
-    ``rows`` (the per-row dicts) is built by the worker only when a row call needs it."""
+    """A loaded table: the float64 column-major payload viewed as one read-only array per column
+    (a ``Texts`` for a text column, whose levels the load gave). ``rows`` (the per-row dicts) is
+    built by the worker only when a row call needs it."""
 
-    __slots__ = ("columns", "n", "payload", "matrix", "rows")
+    __slots__ = ("columns", "n", "payload", "matrix", "rows", "levels")
 
-    def __init__(self, columns, n, payload):
+    def __init__(self, columns, n, payload, levels=None):
         matrix = np.frombuffer(payload, dtype=np.float64)  # a view: bytes are read-only
         if matrix.size != len(columns) * n:
             raise ValueError(f"payload holds {matrix.size} values, not {len(columns)} x {n}")
@@ -244,10 +302,13 @@ class Table:
         self.payload = payload
         self.matrix = matrix.reshape(len(columns), n)
         self.rows = None
+        self.levels = levels or {}
 
     def attrs(self):
         # A fresh dict per call: what one call does to it cannot reach the next.
-        return {name: self.matrix[j].view(Column) for j, name in enumerate(self.columns)}
+        return {name: (Texts(self.matrix[j], self.levels[name]) if name in self.levels
+                       else self.matrix[j].view(Column))
+                for j, name in enumerate(self.columns)}
 
 
 def as_column(value, n):

@@ -23,11 +23,13 @@ class MissingColumnError(DatasetError):
 class ColumnReads:
     """``required``: names read as ``attrs["name"]`` (first line of each); ``optional``: names
     read only as ``attrs.get("name", ...)``; ``dynamic``: ``attrs`` is used some other way, so the
-    function may read any column."""
+    function may read any column; ``text``: names compared with text (``attrs["colour"] == "red"``,
+    ``attrs["cut"] in ("Good", "Ideal")``), whose values it takes as text."""
 
     required: dict[str, int] = field(default_factory=dict)
     optional: dict[str, int] = field(default_factory=dict)
     dynamic: bool = False
+    text: frozenset[str] = frozenset()
 
     @property
     def names(self) -> list[str]:
@@ -47,6 +49,7 @@ def column_reads(source: str) -> ColumnReads:
     parents = {child: node for node in ast.walk(score) for child in ast.iter_child_nodes(node)}
     required: dict[str, int] = {}
     optional: dict[str, int] = {}
+    text: set[str] = set()
     for node in ast.walk(score):
         if isinstance(node, ast.arg) and node.arg == param and node is not score.args.args[0]:
             return ColumnReads(dynamic=True)  # a nested function or lambda reuses the name
@@ -61,8 +64,27 @@ def column_reads(source: str) -> ColumnReads:
         name, is_get = key
         target = optional if is_get else required
         target.setdefault(name, node.lineno)
+        read = parent if not is_get else parents[parent]
+        if _compared_with_text(read, parents.get(read)):
+            text.add(name)
     optional = {name: line for name, line in optional.items() if name not in required}
-    return ColumnReads(required, optional)
+    return ColumnReads(required, optional, text=frozenset(text))
+
+
+def _compared_with_text(read, compare) -> bool:
+    """``read == "lit"`` / ``"lit" != read`` / ``read in ("a", "b")``: the read is text."""
+    if not isinstance(compare, ast.Compare):
+        return False
+    operands = [compare.left, *compare.comparators]
+    for other in operands:
+        if other is read:
+            continue
+        if isinstance(other, ast.Constant) and isinstance(other.value, str):
+            return True
+        if isinstance(other, (ast.Tuple, ast.List, ast.Set)) and other.elts and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in other.elts):
+            return True
+    return False
 
 
 def _literal_key(node, parent, parents) -> tuple[str, bool] | None:

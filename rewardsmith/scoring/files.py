@@ -80,16 +80,21 @@ def score_file(function, source, out, *, chunk_rows: int = 100_000, id_column: s
     own_pool = SandboxPool(workers=workers, columns=True) if sandbox is None else None
     scorer = FrameScorer(function, attributes, sandbox=sandbox or own_pool,
                          exclude=[id_column] if id_column else [], where=source.name)
-    columns = scorer.columns_for(names, table.numeric_columns())
-    _check_types(table, columns)
+    numeric = table.numeric_columns()
+    columns = scorer.columns_for(names, numeric)
+    # Text: what the function compares with text (attrs["colour"] == "red"); every other
+    # column is read as numbers, and a value that is not one is an error naming it.
+    text = [c for c in columns if c in scorer.reads.text]
+    as_float = [c for c in columns if c not in text]
+    _check_types(table, as_float)
     keep = ([id_column] if id_column else []) if only_score else names
     read = list(dict.fromkeys(keep + columns))
-    schema = table.read_schema(keep, as_float=columns).remove_metadata()
+    schema = table.read_schema(keep, as_float=as_float).remove_metadata()
     schema = schema.append(pa.field(score_column, pa.float64()))
 
     def score(item):
         offset, chunk = item
-        return scorer.score_matrix(columns, float_matrix(chunk, columns, source.name), offset)
+        return scorer.score_matrix(*float_matrix(chunk, columns, source.name, text), offset)
 
     rows = 0
     with contextlib.ExitStack() as stack:
@@ -98,7 +103,7 @@ def score_file(function, source, out, *, chunk_rows: int = 100_000, id_column: s
         bar = stack.enter_context(_progress(progress, table.num_rows))
         tmp = stack.enter_context(atomic_path(out))
         writer = stack.enter_context(ChunkWriter(tmp, out_kind, schema))
-        chunks = table.chunks(chunk_rows, columns=read, as_float=columns)
+        chunks = table.chunks(chunk_rows, columns=read, as_float=as_float)
         results = stack.enter_context(contextlib.closing(_in_order(chunks, score, workers)))
         for (_, chunk), values in results:
             part = chunk.select(keep).append_column(score_column, pa.array(values, pa.float64()))

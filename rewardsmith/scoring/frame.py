@@ -26,6 +26,7 @@ from ..data.dataset import DatasetError
 from ..sandbox.pool import default_column_pool
 from ..sandbox.runner import Rows, SandboxError
 from .columns import ColumnReads, column_reads, missing_column
+from .text import coded
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +82,23 @@ class FrameScorer:
             return list(self.attributes)
         numeric = [name for name in numeric if name not in self.exclude]
         if self.reads.dynamic:
-            return numeric
+            return numeric + [n for n in names if n in self.reads.text and n not in numeric]
         for name, line in self.reads.required.items():
             if name not in names:
                 raise missing_column(name, names, line=line, where=self.where)
         # A column read only with attrs.get(name, default) and absent or not numeric is left
         # out, as predict leaves it out: the function's default applies.
-        return [n for n in self.reads.names if n in numeric or n in self.reads.required]
+        text = [n for n in self.reads.text if n in names]
+        return [n for n in self.reads.names
+                if n in numeric or n in self.reads.required or n in text]
 
     def score(self, frame: pd.DataFrame, offset: int = 0) -> pd.Series:
         """Scores of every row of ``frame`` (index kept, name ``score``); ``offset`` is the
         position of its first row in the whole table, for error messages."""
         numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
         columns = self.columns_for(frame.columns, numeric)
-        values = self.score_matrix(columns, numeric_matrix(frame, columns, self.where), offset)
+        columns, matrix = frame_matrix(frame, columns, self.where, text=self.reads.text)
+        values = self.score_matrix(columns, matrix, offset)
         series = pd.Series(values, index=frame.index, name=SCORE, dtype=np.float64)
         series.attrs["score_mode"] = self.mode or ROWS
         return series
@@ -241,6 +245,24 @@ class FrameScorer:
         if reason == exc.reason:
             return exc
         return type(exc)(reason, exc.line)
+
+
+def frame_matrix(frame: pd.DataFrame, columns: list[str], where: str = "the table", *,
+                 text=frozenset()) -> tuple[list[str], np.ndarray]:
+    """(column names, float64 matrix) of ``frame[columns]`` for the sandbox: numbers as they are
+    (missing as NaN); a column in ``text`` (those the function compares with text) as codes
+    under a ``TextColumn`` name. Another column that holds text is an error naming it: the
+    function reads it as a number."""
+    texts = [name for name in columns if name in text]
+    if not texts:
+        return list(columns), numeric_matrix(frame, columns, where)
+    names, matrix = list(columns), np.empty((len(frame), len(columns)), dtype=np.float64)
+    for j, name in enumerate(columns):
+        if name in texts:
+            names[j], matrix[:, j] = coded(name, frame[name])
+        else:
+            matrix[:, j] = numeric_matrix(frame, [name], where)[:, 0]
+    return names, matrix
 
 
 def numeric_matrix(frame: pd.DataFrame, columns: list[str], where: str = "the table"):

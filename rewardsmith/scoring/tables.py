@@ -149,17 +149,25 @@ def _rechunk(batches, size: int) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(buffer)
 
 
-def float_matrix(table: pa.Table, columns: list[str], where: str) -> np.ndarray:
-    """``columns`` of ``table`` as an n x k float64 matrix, nulls as NaN."""
+def float_matrix(table: pa.Table, columns: list[str], where: str, text=()
+                 ) -> tuple[list, np.ndarray]:
+    """(names, ``columns`` of ``table`` as an n x k float64 matrix, nulls as NaN); a column in
+    ``text`` is coded (its name a ``TextColumn`` with the chunk's levels)."""
+    from .text import coded
+
+    names = list(columns)
     matrix = np.empty((table.num_rows, len(columns)), dtype=np.float64)
     for j, name in enumerate(columns):
         column = table.column(name)
+        if name in text:
+            names[j], matrix[:, j] = coded(name, column.to_pandas())
+            continue
         try:
             matrix[:, j] = pc.cast(column, pa.float64()).to_numpy()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise DatasetError(f"column {name!r} in {where} is not numeric ({column.type}): "
                                f"{exc}; the function reads it as a number") from None
-    return matrix
+    return names, matrix
 
 
 class ChunkWriter:

@@ -1,0 +1,279 @@
+"""From a table's attributes as they are (text, gaps) to the numbers a program fits, and back.
+
+Everything that fits and scores candidates (the profile, the prior, ridge, selected terms, the
+sandbox during fitting) works on numbers with no gaps: the table's *features*. A numeric
+attribute is its own feature, with a missing value read as the fit rows' median; a text
+attribute (``colour``: red / white / rose) is one 0/1 feature per level other than the
+reference level (``colour=red``, ``colour=rose``), so that the prior step states, level by
+level, whether it is better or worse than the reference, and cross-validation trusts that as it
+trusts any prior.
+
+A function written on features is then written back on the attributes as a user holds them:
+``attrs["colour=red"]`` becomes ``(attrs["colour"] == "red")`` and a numeric attribute with gaps
+``filled(attrs["acidity"], 3.2)``, with ``filled`` (a missing value, None or NaN, becomes the fit
+rows' median) defined beside ``score``. A level never seen in the fit rows, or a missing text
+value, matches no indicator: it scores as the reference level.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+LEVEL_MARK = "="
+FILLED = "filled"
+_FILLED_DEF = f'''
+
+def {FILLED}(value, median):
+    """The value, or the fit rows' median where it is missing (None or NaN)."""
+    return median if value is None or value != value else value
+'''
+
+
+class RawRows:
+    """A task's fit and held-out rows as the table holds them (text, gaps), for checking the
+    function written back on the attributes. Never an input: no prompt sees it, and copies of
+    the task share it (it is read-only by convention)."""
+
+    def __init__(self, fit: pd.DataFrame, heldout: pd.DataFrame):
+        self.fit = fit
+        self.heldout = heldout
+
+    def __repr__(self) -> str:
+        return f"<RawRows {len(self.fit)} fit, {len(self.heldout)} held out>"
+
+    __str__ = __repr__
+
+    def __copy__(self) -> RawRows:
+        return self
+
+    def __deepcopy__(self, memo) -> RawRows:
+        return self
+
+
+class EncodingError(ValueError):
+    """A function on features that cannot be written on the raw attributes."""
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """``attributes``: the table's attributes in order; ``levels``: each text attribute's levels,
+    the reference (most frequent) first; ``medians``: each numeric attribute with missing values,
+    its fit-row median."""
+
+    attributes: tuple[str, ...]
+    levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    medians: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, fit: pd.DataFrame, attributes, levels=None, *, gaps=()) -> Encoding:
+        """The encoding of a task: ``levels`` from the dataset, a median from the fit rows for
+        every numeric attribute in ``gaps`` (those with a missing value anywhere in the table)."""
+        levels = dict(levels or {})
+        medians = {}
+        for name in attributes:
+            if name in levels or name not in gaps:
+                continue
+            values = fit[name].to_numpy(dtype=np.float64)
+            values = values[np.isfinite(values)]
+            medians[name] = round(float(np.median(values)), 6) if len(values) else 0.0
+        return cls(tuple(attributes), levels, medians)
+
+    @property
+    def is_identity(self) -> bool:
+        """True when the features are the attributes themselves (numbers, no gaps)."""
+        return not self.levels and not self.medians
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        names = []
+        for name in self.attributes:
+            if name in self.levels:
+                names += [indicator(name, level) for level in self.levels[name][1:]]
+            else:
+                names.append(name)
+        return tuple(names)
+
+    def indicators(self) -> dict[str, tuple[str, str]]:
+        """feature -> (text attribute, level), for every indicator feature."""
+        return {indicator(name, level): (name, level)
+                for name, levels in self.levels.items() for level in levels[1:]}
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The features of ``frame``'s rows (float64, no gaps), other columns kept as they are."""
+        if self.is_identity:
+            return frame
+        out = frame.drop(columns=list(self.levels))
+        for name, median in self.medians.items():
+            out[name] = frame[name].astype("float64").fillna(median)
+        for feature, (name, level) in self.indicators().items():
+            out[feature] = (frame[name] == level).astype("float64")
+        return out
+
+    def notes(self, attribute_notes: dict[str, str]) -> dict[str, str]:
+        """What each feature means, for the prompts (the card's notes carried over)."""
+        notes = {}
+        for name in self.attributes:
+            note = attribute_notes.get(name, "")
+            if name in self.levels:
+                levels = self.levels[name]
+                for level in levels[1:]:
+                    notes[indicator(name, level)] = (
+                        f"1 when {name} is {level!r}, else 0 (against the reference level "
+                        f"{levels[0]!r})" + (f"; {name}: {note}" if note else ""))
+            elif name in self.medians:
+                notes[name] = (note + "; " if note else "") + (
+                    f"missing in some rows, read there as the fit-row median "
+                    f"{self.medians[name]:g}")
+            elif note:
+                notes[name] = note
+        return notes
+
+    # -- back to the attributes --------------------------------------------------------------
+    def raw_source(self, source: str) -> str:
+        """``source`` (a function on features) written on the raw attributes: each feature read
+        replaced where it stands; where ``attrs`` is used some other way (a loop over it), a
+        ``score`` that builds the features and calls the original, renamed ``score_features``."""
+        if self.is_identity:
+            return source
+        try:
+            return self._spliced(source)
+        except EncodingError:
+            return self._wrapped(source)
+
+    def wrapped_source(self, source: str) -> str:
+        """``source`` kept as it is, renamed ``score_features``, under a ``score`` that builds
+        the features from the attributes and calls it."""
+        return source if self.is_identity else self._wrapped(source)
+
+    def _read_text(self, feature: str, arithmetic: bool, param: str = "attrs") -> str:
+        if feature in self.indicators():
+            name, level = self.indicators()[feature]
+            test = f"{param}[{json.dumps(name)}] == {json.dumps(level)}"
+            # True * w is w; elsewhere (max(...), a bare return) the number itself.
+            return f"({test})" if arithmetic else f"(1.0 if {test} else 0.0)"
+        return f"{FILLED}({param}[{json.dumps(feature)}], {self.medians[feature]!r})"
+
+    def _spliced(self, source: str) -> str:
+        tree = ast.parse(source)
+        score = _score_def(tree)
+        param = score.args.args[0].arg
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        translated = set(self.indicators()) | set(self.medians)
+        edits = []
+        for node in ast.walk(score):
+            if not (isinstance(node, ast.Name) and node.id == param) or node is score.args.args[0]:
+                continue
+            parent = parents.get(node)
+            read, key = _literal_read(node, parent, parents)
+            if read is None:
+                raise EncodingError(f"{param} is used other than as {param}[\"name\"]")
+            if key not in translated:
+                continue
+            arithmetic = isinstance(parents.get(read), (ast.BinOp, ast.UnaryOp))
+            edits.append((read, self._read_text(key, arithmetic, param)))
+        if any(_binds(tree, FILLED)) and self.medians:
+            raise EncodingError(f"the source defines its own {FILLED}")
+        text = _replace_spans(source, edits)
+        if self.medians:
+            text = _add_filled(text)
+        return text
+
+    def _wrapped(self, source: str) -> str:
+        tree = ast.parse(source)
+        if any(_binds(tree, "score_features")):
+            raise EncodingError("the source already defines score_features")
+        score = _score_def(tree)
+        renamed = _replace_spans(source, [(score, None)])
+        lines = []
+        indicators = self.indicators()
+        for feature in self.features:
+            if feature in indicators or feature in self.medians:
+                value = self._read_text(feature, arithmetic=False)
+            else:
+                value = f"attrs[{json.dumps(feature)}]"
+            lines.append(f"        {json.dumps(feature)}: {value},")
+        wrapper = (
+            "\n\ndef score(attrs):\n"
+            '    """The score of the attributes as they are: each text level a 0/1 feature,\n'
+            '    a missing value its fit-row median."""\n'
+            "    return score_features({\n" + "\n".join(lines) + "\n    })\n")
+        text = renamed.rstrip("\n") + "\n" + wrapper
+        return _add_filled(text) if self.medians else text
+
+
+def indicator(name: str, level: str) -> str:
+    """The feature name of one level of a text attribute: ``colour=red``."""
+    return f"{name}{LEVEL_MARK}{level}"
+
+
+def _score_def(tree: ast.Module) -> ast.FunctionDef:
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == "score" and stmt.args.args:
+            return stmt
+    raise EncodingError("no def score(attrs)")
+
+
+def _literal_read(node, parent, parents):
+    """(the read's node, its key) for ``attrs["key"]`` or ``attrs.get("key", ...)``, else
+    (None, None)."""
+    if (isinstance(parent, ast.Subscript) and parent.value is node
+            and isinstance(parent.slice, ast.Constant) and isinstance(parent.slice.value, str)
+            and isinstance(parent.ctx, ast.Load)):
+        return parent, parent.slice.value
+    call = parents.get(parent)
+    if (isinstance(parent, ast.Attribute) and parent.attr == "get" and isinstance(call, ast.Call)
+            and call.func is parent and call.args and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)):
+        return call, call.args[0].value
+    return None, None
+
+
+def _binds(tree: ast.Module, name: str):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)) and getattr(node, "name", "") == name:
+            yield node
+        elif isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
+            yield node
+
+
+def _replace_spans(source: str, edits) -> str:
+    """``source`` with each (node, text) replaced; (a def, None) renames that def to
+    ``score_features``. Offsets are UTF-8 byte columns, as ``ast`` gives them."""
+    lines = source.splitlines(keepends=True)
+    starts, total = [], 0
+    for line in lines:
+        starts.append(total)
+        total += len(line.encode("utf-8"))
+    data = source.encode("utf-8")
+    spans = []
+    for node, text in edits:
+        if text is None:  # the def's name: the first "score" after "def" on its line
+            begin = starts[node.lineno - 1] + node.col_offset
+            at = data.index(b"score", data.index(b"def", begin))
+            spans.append((at, at + len(b"score"), b"score_features"))
+            continue
+        begin = starts[node.lineno - 1] + node.col_offset
+        end = starts[node.end_lineno - 1] + node.end_col_offset
+        spans.append((begin, end, text.encode("utf-8")))
+    for begin, end, text in sorted(spans, reverse=True):
+        data = data[:begin] + text + data[end:]
+    return data.decode("utf-8")
+
+
+def _add_filled(text: str) -> str:
+    """``filled`` defined after the module's docstring, imports and constants, before its
+    first function."""
+    tree = ast.parse(text)
+    first = next((s for s in tree.body if isinstance(s, ast.FunctionDef)), None)
+    lines = text.splitlines(keepends=True)
+    at = (first.lineno - 1) if first is not None else len(lines)
+    if first is not None and first.decorator_list:
+        at = first.decorator_list[0].lineno - 1
+    head = "".join(lines[:at]).rstrip("\n")
+    body = "".join(lines[at:])
+    return (head + "\n\n\n" if head else "") + _FILLED_DEF.lstrip("\n") + "\n\n" + body
