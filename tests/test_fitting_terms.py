@@ -112,3 +112,17 @@ def test_selected_terms_rank_better_than_ridge_on_a_bent_table_over_draws():
         theirs = stats.spearmanr(linear.predict(heldout.X), heldout.y).statistic
         gains.append(ours - theirs)
     assert min(gains) > 0
+
+
+def test_a_wide_table_offers_products_only_among_the_columns_closest_to_the_target():
+    from rewardsmith.fitting.terms import MAX_PRODUCT_COLUMNS
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 40))
+    y = X[:, 39] + X[:, 38] + rng.normal(scale=0.1, size=60)
+    products = [t for t in term_library(X, y) if t.kind == "product"]
+    assert len(products) == MAX_PRODUCT_COLUMNS * (MAX_PRODUCT_COLUMNS - 1) // 2
+    assert any({t.a, t.b} == {38, 39} for t in products)  # the two that matter are paired
+    narrow = X[:, :MAX_PRODUCT_COLUMNS]
+    assert len([t for t in term_library(narrow, y) if t.kind == "product"]) == \
+        MAX_PRODUCT_COLUMNS * (MAX_PRODUCT_COLUMNS - 1) // 2  # up to the cap: every pair

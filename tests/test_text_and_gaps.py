@@ -89,6 +89,15 @@ def test_the_fallback_median_comes_from_the_fit_rows_only():
 
 # -- the function written back on the attributes -----------------------------------------------
 
+def test_a_level_in_fewer_than_five_fit_rows_gets_no_feature_and_scores_as_the_reference():
+    frame = table(n=60)
+    frame.loc[:3, "colour"] = "orange"  # 4 rows
+    task = make_task(load_dataset(frame), seed=0)
+    assert "colour=orange" not in task.fit_rows.attributes
+    assert task.encoding.rare == {"colour": ("orange",)}
+    assert "too rare in the fit rows to weigh" in task.schema
+
+
 def test_a_categorical_prior_is_overruled_by_the_rows(result):
     f = result.function
     assert 'attrs["colour"] == "red"' in f.source
@@ -260,3 +269,17 @@ def test_rewardsmith_check_scores_a_function_on_raw_rows(result, tmp_path, capsy
     result.function.export(tmp_path / "f.py")
     assert main(["check", str(tmp_path / "f.py"), "--data", str(tmp_path / "t.csv")]) == 0
     assert "rho" in capsys.readouterr().out
+
+
+def test_score_file_reads_a_parquet_text_column_stored_as_categories(result, tmp_path):
+    pytest.importorskip("pyarrow")
+    from rewardsmith.scoring.files import score_file
+
+    items = table(n=200, seed=3)
+    items["colour"] = items["colour"].astype("category")
+    items.to_parquet(tmp_path / "items.parquet")
+    score_file(result.function, tmp_path / "items.parquet", tmp_path / "scores.parquet",
+               progress=False)
+    scored = pd.read_parquet(tmp_path / "scores.parquet")
+    expected = result.function.predict(items[["a", "colour"]].astype({"colour": object}))
+    np.testing.assert_allclose(scored["score"], expected, rtol=1e-12)

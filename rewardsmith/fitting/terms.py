@@ -42,6 +42,10 @@ MIN_IMPROVEMENT = 1e-3
 #: candidates (a hinge beside its own attribute) solvable.
 SEARCH_PENALTY = 1e-3
 SEARCH_FOLDS = 5
+#: Products are offered between at most this many columns (those ranked closest to the target,
+#: 120 pairs): every pair of a wide table (a house-price table with 200 text levels) would be
+#: 20,000 terms and a Gram matrix of 3 GB.
+MAX_PRODUCT_COLUMNS = 16
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,10 @@ class Term:
         return f"{x} * {attr_key(attributes[self.b])}"
 
 
-def term_library(X: np.ndarray) -> list[Term]:
-    """Every candidate term for the columns of ``X`` (knots from these rows' quantiles)."""
+def term_library(X: np.ndarray, y=None) -> list[Term]:
+    """Every candidate term for the columns of ``X`` (knots from these rows' quantiles).
+    Products pair up at most ``MAX_PRODUCT_COLUMNS`` columns: with ``y``, those with the
+    largest rank correlation with it (ties: the first), else the first ones."""
     X = np.asarray(X, dtype=np.float64)
     n, p = X.shape
     varying = [j for j in range(p) if np.ptp(X[:, j]) > 0]
@@ -93,7 +99,15 @@ def term_library(X: np.ndarray) -> list[Term]:
                     terms.append(term)
         if X[:, j].min() >= 0:
             terms.append(Term("log", j))
-    terms += [Term("product", a, b) for a, b in itertools.combinations(varying, 2)]
+    paired = varying
+    if len(varying) > MAX_PRODUCT_COLUMNS:
+        if y is not None:
+            strength = np.abs(_centred_ranks(X[:, varying].T) @ _centred_ranks(np.asarray(y)))
+            order = np.argsort(-strength, kind="stable")[:MAX_PRODUCT_COLUMNS]
+            paired = sorted(varying[i] for i in order)
+        else:
+            paired = varying[:MAX_PRODUCT_COLUMNS]
+    terms += [Term("product", a, b) for a, b in itertools.combinations(paired, 2)]
     return terms
 
 
@@ -111,7 +125,7 @@ def select_terms(X, y, *, max_terms: int = MAX_TERMS, min_improvement: float = M
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    library = term_library(X)
+    library = term_library(X, y)
     if not library:
         return []
     Z, _, _ = standardize(term_matrix(library, X))
