@@ -283,3 +283,9 @@ def test_score_file_reads_a_parquet_text_column_stored_as_categories(result, tmp
     scored = pd.read_parquet(tmp_path / "scores.parquet")
     expected = result.function.predict(items[["a", "colour"]].astype({"colour": object}))
     np.testing.assert_allclose(scored["score"], expected, rtol=1e-12)
+
+
+def test_a_text_attribute_the_function_does_not_read_is_passed_as_text_not_refused():
+    f = ScoringFunction('def score(attrs):\n    return 2.0 * attrs["a"]\n', ["a", "colour"])
+    frame = table(n=10)[["a", "colour"]].fillna(0.0)
+    np.testing.assert_allclose(f.predict(frame), 2.0 * frame["a"])

@@ -126,15 +126,20 @@ class ScoringFunction:
         if isinstance(rows, pd.DataFrame):
             from ..scoring.columns import column_reads
             from ..scoring.frame import frame_matrix
+            from ..scoring.text import is_text
 
-            text = column_reads(self.source).text
+            reads = column_reads(self.source)
+            text = reads.text
             columns = attributes or [
                 c for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c]) or c in text
             ]
             missing = [c for c in columns if c not in rows.columns]
             if missing:
                 raise KeyError(f"the table lacks columns the function expects: {missing}")
-            return frame_matrix(rows, list(columns), text=text)
+            # A text column it is given but does not read by name (a named attribute it
+            # left out) goes as text: only a column it reads as a number must be one.
+            unread = {c for c in columns if c not in reads.names and is_text(rows[c])}
+            return frame_matrix(rows, list(columns), text=text | unread)
         matrix = np.asarray(rows, dtype=np.float64)
         if matrix.ndim != 2 or attributes is None or matrix.shape[1] != len(attributes):
             raise ValueError("a 2-D array needs attribute names for each of its columns")
