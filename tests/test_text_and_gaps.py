@@ -289,3 +289,13 @@ def test_a_text_attribute_the_function_does_not_read_is_passed_as_text_not_refus
     f = ScoringFunction('def score(attrs):\n    return 2.0 * attrs["a"]\n', ["a", "colour"])
     frame = table(n=10)[["a", "colour"]].fillna(0.0)
     np.testing.assert_allclose(f.predict(frame), 2.0 * frame["a"])
+
+
+def test_score_file_passes_a_named_text_attribute_the_function_does_not_read(tmp_path):
+    from rewardsmith.scoring.files import score_file
+
+    f = ScoringFunction('def score(attrs):\n    return 2.0 * attrs["a"]\n', ["a", "colour"])
+    items = table(n=50).fillna(0.0)
+    items.to_csv(tmp_path / "items.csv", index=False)
+    score_file(f, tmp_path / "items.csv", tmp_path / "scores.csv", progress=False)
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "scores.csv")["score"], 2.0 * items["a"])

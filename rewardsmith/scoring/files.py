@@ -84,7 +84,10 @@ def score_file(function, source, out, *, chunk_rows: int = 100_000, id_column: s
     columns = scorer.columns_for(names, numeric)
     # Text: what the function compares with text (attrs["colour"] == "red"); every other
     # column is read as numbers, and a value that is not one is an error naming it.
-    text = [c for c in columns if c in scorer.reads.text]
+    # A column it is given but never reads by name (a named attribute it left out) is read as
+    # it is typed, text included.
+    text = [c for c in columns if c in scorer.reads.text
+            or (c not in scorer.reads.names and c not in numeric)]
     as_float = [c for c in columns if c not in text]
     _check_types(table, as_float)
     keep = ([id_column] if id_column else []) if only_score else names
