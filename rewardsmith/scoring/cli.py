@@ -38,7 +38,8 @@ def add_score_command(sub) -> None:
     p.add_argument("--attributes", metavar="A,B,C",
                    help="the columns passed to the function (default: the columns it reads as "
                    "attrs['name'] / attrs.get('name'), or every numeric column except the id if "
-                   "it loops over attrs)")
+                   "it loops over attrs); a column it compares with text (attrs['colour'] == "
+                   "'red') is read as text, the others as numbers, an empty cell as missing)")
     p.add_argument("--chunk-rows", type=positive_int, default=100_000, metavar="N",
                    help="rows read, scored and written at a time; bounds the memory (default: "
                    "100000)")
