@@ -251,7 +251,7 @@ def _literal_read(node, parent, parents):
 
 def _binds(tree: ast.Module, name: str):
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.Lambda)) and getattr(node, "name", "") == name:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
             yield node
         elif isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
             yield node
