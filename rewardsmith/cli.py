@@ -214,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop with an error (exit 2) if any LM call failed after its retries, "
                    "instead of answering with what the other calls and the statistics give "
                    "(the output then says how many failed)")
+    p.add_argument("--max-terms", type=positive_int, default=None, metavar="N",
+                   help="at most N terms in the selected-terms function (offered from 100 fit "
+                   "rows). Default: the program's setting, else the fewest terms within one "
+                   "standard error of the best CV rho on the front, which is printed")
     add_run_dir_arguments(p)
     add_lm_arguments(p)
     p.set_defaults(handler=_cmd_run)
@@ -353,6 +357,8 @@ def _cmd_run(args) -> int:
     from .rundir import digest, lm_settings
 
     program = RewardProgram.from_file(args.program)
+    if args.max_terms is not None:
+        program.max_terms = args.max_terms
     dataset = load_data(args)
     prior = Prior.load(args.prior, known=dataset.features) if args.prior else None
     if args.report and importlib.util.find_spec("matplotlib") is None:
@@ -363,7 +369,8 @@ def _cmd_run(args) -> int:
         "program": digest(Path(args.program).read_bytes()), "data": dataset.name,
         "rows": digest(pd.util.hash_pandas_object(dataset.frame).to_numpy().tobytes()),
         "fit_size": args.fit_size, "seed": args.seed, "lm": lm_settings(lm),
-        "prior": prior.to_dict() if prior else None})
+        "prior": prior.to_dict() if prior else None,
+        **({"max_terms": args.max_terms} if args.max_terms else {})})
     with run.cache() if run else contextlib.nullcontext():
         result = program.run(dataset, fit_size=args.fit_size, seed=args.seed, prior=prior)
     if result.lm_note and args.require_lm:
@@ -394,6 +401,9 @@ def _cmd_run(args) -> int:
     print()
     if result.standings:
         print(result.standings)
+        print()
+    if result.front is not None:
+        print(result.front.text())
         print()
     print(result.function.source.rstrip())
     print()

@@ -10,11 +10,12 @@ from .linear_form import LinearForm, find_linear_form
 from .prior import AttributePrior, Prior, PriorError
 from .render import linear_function, terms_function
 from .ridge import PENALTY_GRID, LinearFit, fit_linear, standardize
-from .terms import Term, fit_terms, select_terms, term_matrix
+from .terms import Front, Term, fit_terms, select_terms, term_front, term_matrix
 
 __all__ = [
-    "PENALTY_GRID", "AttributePrior", "CVScore", "LinearFit", "LinearForm", "Prior", "PriorError",
+    "PENALTY_GRID", "AttributePrior", "CVScore", "Front", "LinearFit", "LinearForm", "Prior",
+    "PriorError",
     "Term", "cross_validate", "duplicate_groups", "find_linear_form", "fit_linear", "fit_terms",
-    "folds", "linear_function", "scheme_name", "select_terms", "standardize", "term_matrix",
-    "terms_function",
+    "folds", "linear_function", "scheme_name", "select_terms", "standardize", "term_front",
+    "term_matrix", "terms_function",
 ]

@@ -7,9 +7,10 @@ Three statistical candidates are always there, fitted on the attributes themselv
 - ``shrunk ridge``: ridge shrunk toward the prior, penalty and the prior's scale by leave-one-out.
 
 With at least ``terms.MIN_ROWS`` fit rows a fourth joins them, ``selected terms``: a short sum of
-hinges, logs and products of attributes chosen by forward selection (``fitting/terms.py``). Like
-a written function it is a challenger: it wins only when its CV score beats the statistical
-answer's. Its CV score repeats the selection inside every training fold.
+hinges, logs and products of attributes chosen by forward selection (``fitting/terms.py``), as
+many as the one-standard-error rule takes from the front of sizes. Like a written function it is
+a challenger: it wins only when its CV score beats the statistical answer's. Its CV score repeats
+the selection, the rule included, inside every training fold.
 
 The written functions join them (``written.py``). Each is rendered as readable code.
 """
@@ -27,11 +28,10 @@ from ..fitting import (
     fit_linear,
     fit_terms,
     linear_function,
-    select_terms,
+    term_front,
     term_matrix,
-    terms_function,
 )
-from ..fitting.terms import MAX_TERMS, MIN_ROWS
+from ..fitting.terms import MAX_FRONT_TERMS, MIN_ROWS, Front
 from ..sandbox import ScoringFunction
 
 #: Statistical candidates, by the fitting mode that makes them.
@@ -48,6 +48,7 @@ class Candidate:
     detail: str = ""          # how its numbers were fitted, in words
     written: bool = False     # written by the language model (else statistical)
     challenger: bool = False  # wins only by beating the statistical answer (written or terms)
+    front: Front | None = None  # selected terms: every size the selection went through
 
     @property
     def cv_rho(self) -> float:
@@ -93,34 +94,31 @@ def alternative_candidate(label: str, rows, cv_rows, prior_vector: np.ndarray, s
     return Candidate(f"shrunk ridge ({label})", function, cv, _detail("shrunk", fit))
 
 
-def terms_candidate(rows, cv_rows, seed: int = 0, groups=None) -> Candidate | None:
-    """Selected terms (see the module docstring); None under ``MIN_ROWS`` fit rows or when the
-    selection keeps no term."""
+def terms_candidate(rows, cv_rows, seed: int = 0, groups=None,
+                    max_terms: int | None = None) -> Candidate | None:
+    """Selected terms (see the module docstring), at most ``max_terms``; None under ``MIN_ROWS``
+    fit rows or when the selection keeps no term."""
     if len(rows) < MIN_ROWS:
         return None
+    cap = MAX_FRONT_TERMS if max_terms is None else max_terms
     X, y = cv_rows.X, cv_rows.y
 
     def fit_predict(train, test):
         inner = None if groups is None else groups[train]
-        terms = select_terms(X[train], y[train], groups=inner, seed=seed)
+        terms = term_front(X[train], y[train], max_terms=cap, groups=inner, seed=seed).chosen()
         if not terms:
             return np.zeros(len(test))
         return fit_terms(X[train], y[train], terms).rank_score(term_matrix(terms, X[test]))
 
     cv = cross_validate(fit_predict, y, seed, groups)
-    all_groups = duplicate_groups(rows.X)
-    terms = select_terms(rows.X, rows.y, groups=all_groups, seed=seed)
-    if not terms:
+    front = term_front(rows.X, rows.y, max_terms=cap, groups=duplicate_groups(rows.X),
+                       seed=seed, attributes=rows.attributes)
+    if not front.terms:
         return None
-    fit = fit_terms(rows.X, rows.y, terms)
-    doc = (f"{len(terms)} terms chosen from hinges, logs and products of the attributes by "
-           f"forward selection on {len(rows)} fit rows (at most {MAX_TERMS}); ridge penalty "
-           f"{fit.penalty:.4g} by leave-one-out.")
-    function = terms_function("selected_terms", doc, fit.intercept, fit.coef, terms,
-                              rows.attributes)
+    function = front.function()
     return Candidate("selected terms", function, cv,
-                     f"{len(terms)} terms by forward selection, ridge penalty {fit.penalty:.3g}",
-                     challenger=True)
+                     f"{front.size()} of {len(front.terms)} terms (one-standard-error rule)",
+                     challenger=True, front=front)
 
 
 def _fit_predict(X, y, prior_vector, mode):

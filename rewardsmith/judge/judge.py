@@ -75,7 +75,7 @@ class Judge:
     def __init__(self, rows, prior: Prior | None = None, *, seed: int = 0, sandbox=None,
                  min_gain: float = 0.01, fit_constants: bool = True,
                  lift_constants: bool = True, select_terms: bool = True,
-                 alternatives: dict[str, Prior] | None = None):
+                 alternatives: dict[str, Prior] | None = None, max_terms: int | None = None):
         self.rows = rows
         self.prior = prior
         self.seed = seed
@@ -95,11 +95,18 @@ class Judge:
                                           seed, self.cv_groups)
             if rival is not None:
                 self.candidates.append(rival)
-        terms = terms_candidate(rows, self.cv_rows, seed, self.cv_groups) if select_terms else None
+        terms = (terms_candidate(rows, self.cv_rows, seed, self.cv_groups, max_terms)
+                 if select_terms else None)
         if terms is not None:
             self.candidates.append(terms)
 
     # -- candidates --------------------------------------------------------------------------
+    @property
+    def front(self):
+        """The selected terms' front (``fitting.Front``: every size the selection went
+        through), or None where no terms were selected."""
+        return next((c.front for c in self.candidates if c.front is not None), None)
+
     @property
     def statistical_choice(self) -> Candidate:
         """The shrunk ridge when there is a prior, else ridge, unless another statistical

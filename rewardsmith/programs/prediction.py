@@ -9,7 +9,7 @@ from ..lm.usage import usage_totals
 
 #: The fields of a program's prediction, in order.
 PREDICTION_FIELDS = ("function", "code", "analysis", "prior", "attempts", "candidates", "chosen",
-                     "standings", "lm_calls", "tokens", "lm_failed", "lm_note")
+                     "standings", "front", "lm_calls", "tokens", "lm_failed", "lm_note")
 
 
 def program_prediction(judge, candidate, *, analysis: str, prior, attempts: list,
@@ -30,6 +30,7 @@ def program_prediction(judge, candidate, *, analysis: str, prior, attempts: list
         candidates=[c.to_dict() for c in judge.candidates],
         chosen=candidate.name if candidate is not None else None,
         standings=judge.standings(),
+        front=judge.front,
         lm_calls=calls,
         tokens=tokens,
         lm_failed=record.failed if record is not None else 0,

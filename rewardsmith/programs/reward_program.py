@@ -86,6 +86,10 @@ class RewardProgram(SavableProgram, dspy.Module):
     ``vote_weight`` mixes the neighbours' vote into the elicited prior (score plus weight x the
     neighbours' mean rho: ``corpus.library.combined_prior``); 0 keeps the LM's prior as it came.
     A prior given to ``forward``/``run`` is never mixed.
+
+    ``select_terms`` offers, from 100 fit rows, a function of hinges, logs and products chosen by
+    forward selection; it takes the fewest terms within one standard error of the best on its
+    front, and never more than ``max_terms`` (None: up to ``fitting.terms.MAX_FRONT_TERMS``).
     """
 
     #: Settings of older program files that no longer mean anything; ignored on load.
@@ -109,6 +113,7 @@ class RewardProgram(SavableProgram, dspy.Module):
         vote_prior: bool = True,
         prior_step: str = "json",
         vote_weight: float = 1.0,
+        max_terms: int | None = None,
     ):
         super().__init__()
         if prior_step not in PRIOR_STEPS:
@@ -128,6 +133,7 @@ class RewardProgram(SavableProgram, dspy.Module):
         self.vote_prior = vote_prior
         self.prior_step = prior_step
         self.vote_weight = vote_weight
+        self.max_terms = max_terms
         #: Worked examples (``corpus.examples.PriorLibrary``) set by a compile by retrieval;
         #: saved in the program file. None: the prior step works from the card alone.
         self.library_ = None
@@ -190,7 +196,8 @@ class RewardProgram(SavableProgram, dspy.Module):
             analysis = self._analyze(description, schema, profile) if self.rounds else ""
             judge = Judge(fit_rows, prior, seed=self.seed, min_gain=self.min_gain,
                           fit_constants=self.fit_constants, lift_constants=self.lift_constants,
-                          select_terms=self.select_terms, alternatives=alternatives)
+                          select_terms=self.select_terms, alternatives=alternatives,
+                          max_terms=self.max_terms)
             context = writer_context(analysis, prior, fit_rows.attributes)
             attempts: list[Attempt] = []
             best, stale = -2.0, 0

@@ -38,6 +38,18 @@ class RunResult:
     # same as ``function`` for a table of numbers without gaps. ``function`` reads the
     # attributes as the table holds them.
     feature_function: ScoringFunction | None = field(default=None, repr=False)
+    # The selected terms' front (``fitting.Front``): CV rho by number of terms; None where the
+    # fit rows were too few for selected terms (or ``select_terms=False``).
+    front: object = field(default=None, repr=False)
+
+    def front_function(self, terms: int) -> ScoringFunction:
+        """The selected-terms function with ``terms`` terms, a point of the front other than the
+        one the one-standard-error rule chose, read on the table's own columns like
+        ``function``."""
+        if self.front is None:
+            raise ValueError("this run has no front of selected terms (they need at least "
+                             "100 fit rows)")
+        return written_back(self.front.function(terms), self.task)
 
     def _repr_html_(self) -> str:
         """The run as Jupyter shows it: the page ``rewardsmith run --report`` writes."""
@@ -84,6 +96,7 @@ def run_program(program, data, *, fit_size=None, seed: int = 0, prior=None,
         lm_failed_calls=getattr(prediction, "lm_failed", 0),
         lm_note=getattr(prediction, "lm_note", ""),
         candidates=list(getattr(prediction, "candidates", [])), heldout_scores=outputs,
+        front=getattr(prediction, "front", None),
     )
 
 

@@ -71,6 +71,7 @@ def _sections(result):
         yield f'<pre><code class="function">{escape(result.function.source.rstrip())}</code></pre>'
     yield from _prior_section(result)
     yield from _candidates_section(result)
+    yield from _front_section(result)
     if result.function is not None and task is not None:
         # Along each feature (a text level is a 0/1 feature): the fitted function on the rows
         # it was fitted on.
@@ -159,6 +160,19 @@ def _candidates_section(result):
             f"<td>{escape(str(c.get('detail') or ''))}</td></tr>")
     rows.append("</table>")
     yield "\n".join(rows)
+
+
+def _front_section(result):
+    front = getattr(result, "front", None)
+    if front is None or not front.terms:
+        return
+    yield "<h2>Selected terms: CV rho by number of terms</h2>"
+    yield _p(f"The selection added terms one at a time up to {len(front.terms)}; the function "
+             f"offered takes {front.size()}, the fewest within one standard error of the best. "
+             "These CV scores come from the folds that chose the terms, so they flatter every "
+             "size alike; from Python, result.front_function(n) gives the function of n terms.")
+    yield _figure(plots.front(front.points(), f"selected terms on {result.fit_rows} fit rows"),
+                  "CV rho of the selected terms against their number")
 
 
 def dependence_curves(function, rows, points: int = GRID_POINTS, max_rows: int = MAX_ROWS):

@@ -67,3 +67,25 @@ def dependence(curves: dict[str, tuple], columns: int = 3) -> bytes:
         if i % columns == 0:
             ax.set_ylabel("mean score", fontsize=8)
     return png_bytes(fig)
+
+
+def front(points: list[dict], title: str) -> bytes:
+    """The selected terms' front: CV rho against the number of terms, one standard error as a
+    bar, the point the one-standard-error rule chose marked (PySR's complexity front)."""
+    fig = new_figure(5.6, 3.6)
+    ax = fig.add_subplot()
+    sizes = [p["terms"] for p in points]
+    rhos = [p["cv_rho"] for p in points]
+    ax.errorbar(sizes, rhos, yerr=[p["cv_se"] for p in points], fmt="o-", ms=3, lw=1,
+                color="#3465a4", ecolor="#9db3d4", capsize=2)
+    chosen = [p for p in points if p["chosen"]]
+    if chosen:
+        ax.plot([chosen[0]["terms"]], [chosen[0]["cv_rho"]], "o", ms=9, mfc="none",
+                mec="#cc0000", mew=2, label=f"chosen: {chosen[0]['terms']} terms")
+        ax.axhline(max(rhos) - points[rhos.index(max(rhos))]["cv_se"], color="#888888",
+                   lw=0.8, ls="--", label="best less one standard error")
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("terms")
+    ax.set_ylabel("CV rho of the search")
+    ax.set_title(title, fontsize=10)
+    return png_bytes(fig)

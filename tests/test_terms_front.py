@@ -1,0 +1,172 @@
+"""The front of selected terms and FAST's pairs: the front never falls, the one-standard-error rule
+takes the shortest point within one error, ``max_terms`` caps it, FAST finds a planted interaction
+and offers nothing on noise, and a function with products of hinges runs without rewardsmith and
+in column mode as it does row by row."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_sandbox_function import base_python
+
+from rewardsmith.data.rows import RowTable
+from rewardsmith.fitting import Front, Term, term_front
+from rewardsmith.fitting.pairs import interacting_pairs, rank_pairs
+from rewardsmith.fitting.terms import hinge_products, term_library
+from rewardsmith.judge import Judge
+from rewardsmith.sandbox import Sandbox
+from rewardsmith.sandbox.runner import Rows
+
+
+def interaction_table(n, seed=0, interaction=True, noise_columns=4):
+    """y = x0 + x1, plus 3 x max(x0, 0) x max(x1, 0) when ``interaction``; the rest is noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2 + noise_columns))
+    y = X[:, 0] + X[:, 1] + 0.3 * rng.normal(size=n)
+    if interaction:
+        y = y + 3.0 * np.maximum(X[:, 0], 0.0) * np.maximum(X[:, 1], 0.0)
+    names = [f"a{j}" for j in range(X.shape[1])]
+    return RowTable(pd.DataFrame(X, columns=names).assign(t=y), names, "t")
+
+
+def hand_front(rhos, ses) -> Front:
+    terms = [Term("linear", j) for j in range(len(rhos))]
+    return Front(terms, list(rhos), list(ses))
+
+
+# -- the front and the one-standard-error rule --------------------------------------------------
+
+def test_the_front_never_falls_as_terms_are_added():
+    rows = interaction_table(600)
+    front = term_front(rows.X, rows.y, attributes=rows.attributes)
+    assert len(front.terms) >= 3
+    assert all(b > a for a, b in zip(front.cv_rho, front.cv_rho[1:], strict=False))
+    assert len(front.cv_se) == len(front.terms) and all(se >= 0 for se in front.cv_se)
+
+
+def test_the_rule_takes_the_fewest_terms_within_one_standard_error_of_the_best():
+    front = hand_front([0.50, 0.60, 0.655, 0.66, 0.67], [0.02, 0.02, 0.02, 0.02, 0.02])
+    assert front.size() == 3            # 0.655 >= 0.67 - 0.02; 0.60 is not
+    assert len(front.chosen()) == 3
+    assert [p["chosen"] for p in front.points()] == [False, False, True, False, False]
+
+
+def test_with_no_error_the_rule_takes_the_best_point():
+    front = hand_front([0.50, 0.60, 0.70], [0.0, 0.0, 0.0])
+    assert front.size() == 3
+
+
+def test_max_terms_caps_the_choice_at_the_best_of_the_shorter_points():
+    front = hand_front([0.50, 0.60, 0.655, 0.66, 0.67], [0.0, 0.0, 0.0, 0.0, 0.0])
+    assert front.size(max_terms=2) == 2
+    assert front.size(max_terms=0) == 0
+
+
+def test_on_a_table_with_two_true_terms_the_rule_stops_short_of_the_longest_front():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(800, 6))
+    y = 2.0 * X[:, 0] + 3.0 * np.maximum(X[:, 1] - 0.5, 0.0) + 0.5 * rng.normal(size=800)
+    front = term_front(X, y, seed=0)
+    chosen = front.chosen()
+    assert len(chosen) < len(front.terms)
+    assert {0, 1} <= {t.a for t in chosen}          # both true attributes are in
+    assert not any(t.a >= 2 and t.b < 0 for t in chosen[:2])   # noise is not what comes first
+    best = int(np.argmax(front.cv_rho))
+    assert front.cv_rho[len(chosen) - 1] >= front.cv_rho[best] - front.cv_se[best]
+    if len(chosen) > 1:   # and the point before it is not within one error
+        assert front.cv_rho[len(chosen) - 2] < front.cv_rho[best] - front.cv_se[best]
+
+
+def test_a_function_of_any_size_on_the_front_can_be_taken():
+    rows = interaction_table(400)
+    front = term_front(rows.X, rows.y, attributes=rows.attributes)
+    short = front.function(1)
+    assert short.source.count("\n        + ") + short.source.count("\n        - ") == 1
+    assert "as asked" in short.source or front.size() == 1
+    with pytest.raises(ValueError, match="functions of 1 to"):
+        front.function(len(front.terms) + 1)
+
+
+def test_the_judge_caps_selected_terms_at_max_terms():
+    rows = interaction_table(400)
+    judge = Judge(rows, max_terms=2)
+    assert judge.front is not None and len(judge.front.terms) == 2
+    by_name = {c.name: c for c in judge.candidates}
+    assert "2 of 2 terms" in by_name["selected terms"].detail or \
+        "1 of 2 terms" in by_name["selected terms"].detail
+
+
+def test_under_100_rows_there_is_no_front():
+    assert Judge(interaction_table(60)).front is None
+
+
+def test_the_printed_front_marks_the_chosen_size():
+    front = hand_front([0.50, 0.60, 0.655, 0.66, 0.67, 0.671], [0.02] * 6)
+    lines = front.text().splitlines()
+    assert "one standard error" in lines[0]
+    assert "  3*0.655" in lines[1] and len(lines) == 3   # five points a line
+
+
+# -- FAST --------------------------------------------------------------------------------------
+
+def test_fast_ranks_a_planted_interaction_first():
+    rows = interaction_table(1000)
+    residuals = rows.y - (rows.X[:, 0] + rows.X[:, 1])
+    ranked = rank_pairs(rows.X, residuals)
+    assert (ranked[0].a, ranked[0].b) == (0, 1)
+    assert ranked[0].gain > 5 * ranked[1].gain
+    assert [(p.a, p.b) for p in interacting_pairs(rows.X, residuals, top=3)][:1] == [(0, 1)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_fast_offers_no_pair_on_pure_noise(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(800, 6))
+    assert interacting_pairs(X, rng.normal(size=800), top=8, seed=seed) == []
+
+
+def test_an_additive_table_is_offered_no_product_of_hinges():
+    rows = interaction_table(800, interaction=False)
+    assert not [t for t in term_library(rows.X, rows.y) if t.kind == "pair"]
+
+
+def test_a_planted_interaction_gets_products_of_hinges_and_the_front_takes_one():
+    rows = interaction_table(800)
+    assert any({t.a, t.b} == {0, 1} for t in hinge_products(rows.X, rows.y - rows.X[:, 0]
+                                                          - rows.X[:, 1], 4))
+    chosen = term_front(rows.X, rows.y).chosen()
+    assert any(t.kind in ("pair", "product") and {t.a, t.b} == {0, 1} for t in chosen)
+
+
+def test_a_product_of_hinges_reads_as_two_hinges():
+    term = Term("pair", 0, 1, knot=0.5, knot_b=-1.2, side_a=1, side_b=-1)
+    assert term.source(["x", "y"]) == 'max(attrs["x"] - 0.5, 0.0) * max(-1.2 - attrs["y"], 0.0)'
+    X = np.array([[1.0, -2.0], [0.0, -2.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(term.values(X), [0.5 * 0.8, 0.0, 0.0])
+
+
+# -- the exported function ---------------------------------------------------------------------
+
+def test_a_function_with_products_of_hinges_runs_without_rewardsmith_and_in_column_mode(
+        tmp_path):
+    rows = interaction_table(600)
+    front = term_front(rows.X, rows.y, attributes=rows.attributes)
+    function = front.function()
+    assert "max(" in function.source
+    expected = function.predict(rows)
+    csv = tmp_path / "items.csv"
+    rows.frame.to_csv(csv, index=False)
+    path = function.export(tmp_path / "reward.py")
+    proc = subprocess.run([base_python(), "-I", "-S", str(path), str(csv)], env={},
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_allclose([float(v) for v in proc.stdout.split()], expected, rtol=1e-12)
+    packed = Rows.pack(tuple(rows.attributes), np.asarray(rows.X, dtype=np.float64))
+    with Sandbox(timeout_s=10, columns=True) as sandbox:
+        by_columns = sandbox.evaluate_columns(function.source, packed)
+        by_rows = sandbox.evaluate_packed(function.source, packed)
+    np.testing.assert_allclose(by_columns, by_rows, rtol=1e-12)
+    np.testing.assert_allclose(by_columns, expected, rtol=1e-12)
