@@ -53,6 +53,8 @@ MIN_IMPROVEMENT = 1e-4
 #: candidates (a hinge beside its own attribute) solvable.
 SEARCH_PENALTY = 1e-3
 SEARCH_FOLDS = 5
+#: Ridge penalty, per row, of the fit of the attributes' own terms whose residuals FAST reads.
+RESIDUAL_PENALTY = 1e-2
 #: Candidates per step whose rho is computed exactly (the best by a linear screen).
 SCREENED = 32
 #: Products are offered between at most this many columns (those ranked closest to the target,
@@ -160,10 +162,15 @@ def term_library(X: np.ndarray, y=None, *, pairs: int = MAX_PAIRS) -> list[Term]
 
 def main_residuals(X, y, library) -> np.ndarray:
     """What a ridge fit of every attribute's own terms leaves of ``y``: where FAST looks for
-    interactions (an effect of one attribute alone is not an interaction)."""
+    interactions (an effect of one attribute alone is not an interaction). A fixed small penalty
+    on standardized terms, solved on the Gram matrix: the hinges of one attribute are nearly
+    collinear, and LAPACK's SVD (``fit_linear``) failed to converge on such a fold of aadb."""
     own = [t for t in library if t.b < 0]
-    fit = fit_linear(term_matrix(own, X), y, mode="ridge")
-    return np.asarray(y, dtype=np.float64) - fit.predict(term_matrix(own, X))
+    y = np.asarray(y, dtype=np.float64)
+    Z, _, _ = standardize(term_matrix(own, X))
+    centred = y - y.mean()
+    gram = Z.T @ Z + RESIDUAL_PENALTY * len(y) * np.eye(Z.shape[1])
+    return centred - Z @ np.linalg.solve(gram, Z.T @ centred)
 
 
 def hinge_products(X, residuals, pairs: int) -> list[Term]:
