@@ -42,7 +42,7 @@ KNOT_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 #: Quantiles where the hinges of a product of hinges bend (fewer: 36 terms a pair).
 PAIR_KNOT_QUANTILES = (0.25, 0.5, 0.75)
 #: Pairs ranked first by FAST that are offered products of hinges.
-MAX_PAIRS = 8
+MAX_PAIRS = 16
 #: Fewer fit rows than this and no terms are selected (a 200-column search overfits few rows).
 MIN_ROWS = 100
 #: The longest function on the front.
@@ -88,8 +88,8 @@ class Term:
         if self.kind == "log":
             return np.log1p(np.maximum(x, 0.0))
         if self.kind == "pair":
-            return (np.maximum(self.side_a * (x - self.knot), 0.0)
-                    * np.maximum(self.side_b * (X[:, self.b] - self.knot_b), 0.0))
+            return (_hinged(x, self.knot, self.side_a)
+                    * _hinged(X[:, self.b], self.knot_b, self.side_b))
         return x * X[:, self.b]
 
     def source(self, attributes) -> str:
@@ -106,6 +106,10 @@ class Term:
             y = attr_key(attributes[self.b])
             return f"{_hinge(x, self.knot, self.side_a)} * {_hinge(y, self.knot_b, self.side_b)}"
         return f"{x} * {attr_key(attributes[self.b])}"
+
+
+def _hinged(x: np.ndarray, knot: float, side: int) -> np.ndarray:
+    return np.maximum(side * (x - knot), 0.0)
 
 
 def _hinge(key: str, knot: float, side: int) -> str:
@@ -179,9 +183,9 @@ def hinge_products(X, residuals, pairs: int) -> list[Term]:
     terms = []
     for ranked in interacting_pairs(X, residuals, top=pairs):
         i, j = ranked.a, ranked.b
-        for ca, cb, sa, sb in itertools.product(_knots(X[:, i], PAIR_KNOT_QUANTILES),
-                                                _knots(X[:, j], PAIR_KNOT_QUANTILES),
-                                                (1, -1), (1, -1)):
+        knots_i = _knots(X[:, i], PAIR_KNOT_QUANTILES)
+        knots_j = _knots(X[:, j], PAIR_KNOT_QUANTILES)
+        for ca, cb, sa, sb in itertools.product(knots_i, knots_j, (1, -1), (1, -1)):
             term = Term("pair", i, j, knot=ca, knot_b=cb, side_a=sa, side_b=sb)
             if np.ptp(term.values(X)) > 0:
                 terms.append(term)
