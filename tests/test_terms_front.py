@@ -17,6 +17,7 @@ from rewardsmith.fitting import Front, Term, term_front
 from rewardsmith.fitting.pairs import interacting_pairs, rank_pairs
 from rewardsmith.fitting.terms import hinge_products, term_library
 from rewardsmith.judge import Judge
+from rewardsmith.programs import RewardProgram
 from rewardsmith.sandbox import Sandbox
 from rewardsmith.sandbox.runner import Rows
 
@@ -170,3 +171,51 @@ def test_a_function_with_products_of_hinges_runs_without_rewardsmith_and_in_colu
         by_rows = sandbox.evaluate_packed(function.source, packed)
     np.testing.assert_allclose(by_columns, by_rows, rtol=1e-12)
     np.testing.assert_allclose(by_columns, expected, rtol=1e-12)
+
+
+# -- what a user sees --------------------------------------------------------------------------
+
+def test_run_prints_the_front_and_max_terms_caps_it(capsys, tmp_path):
+    from fake_openai_server import FakeOpenAIServer
+    from scripted_responders import make_responder
+
+    from rewardsmith.cli import main
+    from rewardsmith.programs import RewardProgram
+
+    rows = interaction_table(300)
+    data = tmp_path / "items.csv"
+    rows.frame.to_csv(data, index=False)
+    program = RewardProgram(rounds=0).save(tmp_path / "program.json")
+    with FakeOpenAIServer(make_responder(prior={"a0": "higher"})) as server:
+        base = ["run", "--program", str(program), "--data", str(data), "--target", "t",
+                "--lm", "openai/fake-model", "--api-base", server.url, "--no-cache"]
+        assert main(base) == 0
+        out = capsys.readouterr().out
+        assert "selected terms: CV rho of the search by number of terms" in out
+        assert main([*base, "--max-terms", "3"]) == 0
+        capped = capsys.readouterr().out
+    front = capped[capped.index("selected terms: CV rho"):].split("\n\n")[0]
+    assert "  3" in front and "  4" not in front   # three points, no more
+    assert "(one-standard-error rule)" in capped
+
+
+def test_the_run_page_plots_the_front(tmp_path):
+    from rewardsmith.report.page import run_page
+
+    rows = interaction_table(300)
+    result = RewardProgram(rounds=0, elicit_prior=False).run(
+        rows.frame, target="t", attributes=list(rows.attributes))
+    assert result.front is not None and len(result.front.terms) >= 2
+    page = run_page(result)
+    assert "Selected terms: CV rho by number of terms" in page
+    assert "result.front_function(n)" in page
+    shorter = result.front_function(1)
+    assert shorter.source.count(" * ") <= 2 and "def score(attrs)" in shorter.source
+
+
+def test_front_function_without_a_front_says_why():
+    rows = interaction_table(60)
+    result = RewardProgram(rounds=0, elicit_prior=False).run(
+        rows.frame, target="t", attributes=list(rows.attributes))
+    with pytest.raises(ValueError, match="need at least 100 fit rows"):
+        result.front_function(2)
