@@ -18,6 +18,12 @@ tables for the corpus).
 
     .venv/bin/python benchmarks/terms_front.py --suite builtin
     .venv/bin/python benchmarks/terms_front.py --suite unseen --sizes 100,all
+    .venv/bin/python benchmarks/terms_front.py --figures   # wine, all rows, seed 0: the front,
+                                                           # two shapes and the function
+
+``--baseline FILE`` compares with the records of the same script run on another commit (the
+code before a change, in a ``git worktree``) instead of the committed cells, which other
+changes since they were run may have moved.
 """
 
 from __future__ import annotations
@@ -81,6 +87,31 @@ def run_cell(cell: dict, references: dict) -> dict | None:
     return record
 
 
+def draw_figures(folder: Path) -> None:
+    """Wine with all fit rows, seed 0, its replayed prior: the front, the function along alcohol
+    and volatile acidity, and the function itself."""
+    from rewardsmith.report import plots
+    from rewardsmith.report.page import dependence_curves
+
+    cell = next(c for c in committed(SUITES["builtin"][0]) if c["method"] == "prior"
+                and c["dataset"] == "wine_quality" and c["fit_size"] is None and c["seed"] == 0)
+    task = make_task(load_dataset("wine_quality"), fit_size=None, seed=0)
+    judge = Judge(task.fit_rows, Prior.from_dict(cell["prior"]), seed=0)
+    folder.mkdir(parents=True, exist_ok=True)
+    front = judge.front
+    (folder / "wine_front.png").write_bytes(
+        plots.front(front.points(), f"wine_quality, {len(task.fit_rows)} fit rows"))
+    function = judge.winner().function
+    curves, _ = dependence_curves(function, task.fit_rows)
+    (folder / "wine_shapes.png").write_bytes(plots.dependence(
+        {name: curves[name] for name in ("alcohol", "volatile_acidity")}, columns=2))
+    (folder / "wine_function.txt").write_text(function.source)  # text: generated lines are long
+    winner = judge.winner()
+    print(f"wrote {folder}/wine_front.png, wine_shapes.png and wine_function.txt "
+          f"({winner.name}, {front.size()} of {len(front.terms)} terms; the search's CV rho "
+          f"there {front.cv_rho[front.size() - 1]:.3f}, the judge's CV rho {winner.cv_rho:.3f})")
+
+
 def interval(values, rng, draws=10_000):
     values = np.asarray(values, dtype=float)
     means = rng.choice(values, size=(draws, len(values))).mean(axis=1)
@@ -133,8 +164,13 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", default="", help="comma-separated; default: every one")
     p.add_argument("--out", default="benchmarks/results-front")
     p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--figures", action="store_true", help="draw the wine figures and stop")
+    p.add_argument("--baseline", help="records of this script on another commit: 'before'")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.figures:
+        draw_figures(Path(args.out) / "figures")
+        return 0
     source, method = SUITES[args.suite]
     sizes = [None if s == "all" else int(s) for s in args.sizes.split(",")]
     wanted = set(filter(None, args.datasets.split(",")))
@@ -176,6 +212,14 @@ def main(argv=None) -> int:
                   f"{record['before']['rho']:.3f}, ebm {record['ebm']['rho']:.3f}) "
                   f"{record['chosen']}, {record['seconds']:.1f} s", file=sys.stderr)
     records = [done[k] for k in done if k[1] in sizes and (not wanted or k[0] in wanted)]
+    if args.baseline:
+        other = {}
+        for line in Path(args.baseline).read_text().splitlines():
+            r = json.loads(line)
+            other[(r["dataset"], r["fit_size"], r["seed"])] = r
+        records = [{**r, "before": {"rho": other[k]["rho"], "unseen_rho": other[k]["unseen_rho"]}}
+                   for r in records if (k := (r["dataset"], r["fit_size"], r["seed"])) in other]
+        print(f"'before': {args.baseline} ({len(records)} cells in both)")
     if skipped:
         print(f"{skipped} cells skipped: their task's row counts differ from the committed ones")
     print(f"{args.suite}: held-out rho")
