@@ -10,6 +10,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from test_sandbox_function import base_python
 
 from rewardsmith.data.rows import RowTable
@@ -219,3 +220,17 @@ def test_front_function_without_a_front_says_why():
         rows.frame, target="t", attributes=list(rows.attributes))
     with pytest.raises(ValueError, match="need at least 100 fit rows"):
         result.front_function(2)
+
+
+def test_a_wide_table_ranks_pairs_only_among_the_columns_closest_to_the_target():
+    from rewardsmith.fitting.terms import MAX_FAST_COLUMNS
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(1500, 80))
+    y = X[:, 70] + X[:, 75] + 3.0 * np.maximum(X[:, 70], 0) * np.maximum(X[:, 75], 0)
+    y = y + 0.3 * rng.normal(size=1500)
+    pairs = [t for t in term_library(X, y) if t.kind == "pair"]
+    assert pairs and any({t.a, t.b} == {70, 75} for t in pairs)
+    strength = np.abs([stats.spearmanr(X[:, j], y).statistic for j in range(80)])
+    near = set(np.argsort(-strength)[:MAX_FAST_COLUMNS])
+    assert all(t.a in near and t.b in near for t in pairs)

@@ -61,6 +61,9 @@ SCREENED = 32
 #: 120 pairs): every pair of a wide table (a house-price table with 200 text levels) would be
 #: 20,000 terms and a Gram matrix of 3 GB.
 MAX_PRODUCT_COLUMNS = 16
+#: FAST ranks the pairs among at most this many columns (496 pairs): every pair of 200 columns
+#: took 2.5 s a ranking, three rankings a front and sixteen fronts a judge.
+MAX_FAST_COLUMNS = 32
 
 
 @dataclass(frozen=True)
@@ -145,31 +148,31 @@ def term_library(X: np.ndarray, y=None, *, pairs: int = MAX_PAIRS) -> list[Term]
 
     Products pair up at most ``MAX_PRODUCT_COLUMNS`` columns: with ``y``, those with the largest
     rank correlation with it (ties: the first), else the first ones. With ``y``, the ``pairs``
-    pairs FAST ranks first on the residuals of a fit of the attributes' own terms (those above
-    chance) are offered products of hinges too."""
+    pairs FAST ranks first (those above chance) among the ``MAX_FAST_COLUMNS`` columns closest
+    to it, on the residuals of a fit of those columns' own terms, are offered products of hinges
+    too."""
     X = np.asarray(X, dtype=np.float64)
     terms = main_terms(X)
     varying = [j for j in range(X.shape[1]) if np.ptp(X[:, j]) > 0]
-    paired = varying
-    if len(varying) > MAX_PRODUCT_COLUMNS:
-        if y is not None:
-            strength = np.abs(_centred_ranks(X[:, varying].T) @ _centred_ranks(np.asarray(y)))
-            order = np.argsort(-strength, kind="stable")[:MAX_PRODUCT_COLUMNS]
-            paired = sorted(varying[i] for i in order)
-        else:
-            paired = varying[:MAX_PRODUCT_COLUMNS]
+    if y is not None and len(varying) > MAX_PRODUCT_COLUMNS:
+        strength = np.abs(_centred_ranks(X[:, varying].T) @ _centred_ranks(np.asarray(y)))
+        ranked = [varying[i] for i in np.argsort(-strength, kind="stable")]
+    else:
+        ranked = varying
+    paired = sorted(ranked[:MAX_PRODUCT_COLUMNS])
     terms += [Term("product", a, b) for a, b in itertools.combinations(paired, 2)]
     if y is not None and pairs > 0 and len(varying) > 1:
-        terms += hinge_products(X, main_residuals(X, y, terms), pairs)
+        columns = sorted(ranked[:MAX_FAST_COLUMNS])
+        own = [t for t in terms if t.b < 0 and t.a in set(columns)]
+        terms += hinge_products(X, main_residuals(X, y, own), pairs, columns)
     return terms
 
 
-def main_residuals(X, y, library) -> np.ndarray:
-    """What a ridge fit of every attribute's own terms leaves of ``y``: where FAST looks for
+def main_residuals(X, y, own) -> np.ndarray:
+    """What a ridge fit of attributes' own terms (``own``) leaves of ``y``: where FAST looks for
     interactions (an effect of one attribute alone is not an interaction). A fixed small penalty
     on standardized terms, solved on the Gram matrix: the hinges of one attribute are nearly
     collinear, and LAPACK's SVD (``fit_linear``) failed to converge on such a fold of aadb."""
-    own = [t for t in library if t.b < 0]
     y = np.asarray(y, dtype=np.float64)
     Z, _, _ = standardize(term_matrix(own, X))
     centred = y - y.mean()
@@ -177,12 +180,14 @@ def main_residuals(X, y, library) -> np.ndarray:
     return centred - Z @ np.linalg.solve(gram, Z.T @ centred)
 
 
-def hinge_products(X, residuals, pairs: int) -> list[Term]:
-    """Products of hinges for the ``pairs`` pairs of attributes that FAST ranks first, of those
-    that interact more than chance (``pairs.interacting_pairs``)."""
+def hinge_products(X, residuals, pairs: int, columns=None) -> list[Term]:
+    """Products of hinges for the ``pairs`` pairs of attributes (among ``columns``, default
+    all) that FAST ranks first, of those that interact more than chance
+    (``pairs.interacting_pairs``)."""
+    columns = list(range(X.shape[1])) if columns is None else list(columns)
     terms = []
-    for ranked in interacting_pairs(X, residuals, top=pairs):
-        i, j = ranked.a, ranked.b
+    for ranked in interacting_pairs(X[:, columns], residuals, top=pairs):
+        i, j = columns[ranked.a], columns[ranked.b]
         knots_i = _knots(X[:, i], PAIR_KNOT_QUANTILES)
         knots_j = _knots(X[:, j], PAIR_KNOT_QUANTILES)
         for ca, cb, sa, sb in itertools.product(knots_i, knots_j, (1, -1), (1, -1)):
