@@ -234,3 +234,9 @@ def test_a_wide_table_ranks_pairs_only_among_the_columns_closest_to_the_target()
     strength = np.abs([stats.spearmanr(X[:, j], y).statistic for j in range(80)])
     near = set(np.argsort(-strength)[:MAX_FAST_COLUMNS])
     assert all(t.a in near and t.b in near for t in pairs)
+
+
+def test_max_terms_is_kept_in_the_program_file(tmp_path):
+    path = RewardProgram(rounds=0, max_terms=7).save(tmp_path / "program.json")
+    assert RewardProgram.from_file(path).max_terms == 7
+    assert RewardProgram.from_file(RewardProgram().save(tmp_path / "p2.json")).max_terms is None
