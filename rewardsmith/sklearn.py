@@ -83,6 +83,10 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
         The name of the winning candidate (``"attempt 2"``, ``"ridge"``, ...).
     standings_ : str
         Every candidate's cross-validated rho, the chosen one marked.
+    front_ : fitting.Front or None
+        The selected terms' front (from 100 rows): CV rho by number of terms, ``front_.text()``
+        as the command prints it, and ``front_.function(n)`` the function of ``n`` terms (on
+        the features the program fitted: text levels as 0/1 columns). None with fewer rows.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had string column names.
@@ -141,6 +145,7 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
         self.prior_ = prediction.prior
         self.chosen_ = prediction.chosen
         self.standings_ = prediction.standings
+        self.front_ = prediction.front
         self.lm_note_ = prediction.lm_note  # "" when every LM call was answered
         return self
 

@@ -348,3 +348,15 @@ def test_fit_with_nothing_listening_raises_the_lm_error_naming_the_url(data):
 def test_a_fit_whose_calls_were_all_answered_has_an_empty_lm_note(scripted, data):
     X, y = data
     assert RewardRegressor(lm=scripted, rounds=1).fit(X, y).lm_note_ == ""
+
+
+def test_the_front_of_selected_terms_is_a_fitted_attribute_from_100_rows(scripted):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    y = X[:, 0] + 2.0 * np.maximum(X[:, 1], 0.0) + 0.3 * rng.normal(size=300)
+    model = RewardRegressor(rounds=0, prior={"x0": "higher"}).fit(X, y)
+    assert model.front_ is not None and model.front_.terms
+    assert "one standard error" in model.front_.text()
+    assert "def score(attrs)" in model.front_.function(1).source
+    few = RewardRegressor(rounds=0, prior={"x0": "higher"}).fit(X[:40], y[:40])
+    assert few.front_ is None
