@@ -300,6 +300,12 @@ def term_front(X, y, *, max_terms: int = MAX_FRONT_TERMS,
             break
         rhos, predicted = _cv_rhos(Z, folds, chosen, pool, y_ranks)
         best = int(np.nanargmax(rhos))
+        if not rhos[best] > rho + min_improvement and np.isnan(rhos).any():
+            # The screen can miss: products of hinges with long tails correlate best with the
+            # target's ranks yet rank worse (ames stopped at 5 terms). Rank every one before
+            # stopping.
+            rhos = _centred_ranks(predicted) @ y_ranks
+            best = int(np.argmax(rhos))
         if not rhos[best] > rho + min_improvement:
             break
         chosen.append(int(pool[best]))
