@@ -240,3 +240,25 @@ def test_max_terms_is_kept_in_the_program_file(tmp_path):
     path = RewardProgram(rounds=0, max_terms=7).save(tmp_path / "program.json")
     assert RewardProgram.from_file(path).max_terms == 7
     assert RewardProgram.from_file(RewardProgram().save(tmp_path / "p2.json")).max_terms is None
+
+
+def test_the_front_stops_only_when_no_term_improves_the_search_rho():
+    # Long-tailed attributes make products of hinges look best to the linear screen while they
+    # rank worse; the front must still not stop while some term improves the exact rho.
+    from rewardsmith.fitting import terms as T
+
+    rng = np.random.default_rng(4)
+    X = np.exp(rng.normal(size=(400, 5)))
+    y = np.log(X[:, 0]) + np.sqrt(X[:, 1]) + 0.5 * rng.normal(size=400)
+    front = term_front(X, y, max_terms=40)
+    assert 0 < len(front.terms) < 40
+    library = term_library(X, y)
+    Z, _, _ = T.standardize(T.term_matrix(library, X))
+    Z = np.column_stack([np.ones(len(y)), Z])
+    tests = T._search_folds(len(y), None, 0)
+    folds = [T._fold(Z, y, test) for test in tests]
+    chosen = [0] + [library.index(t) + 1 for t in front.terms]
+    pool = np.array([c for c in range(1, Z.shape[1]) if c not in chosen])
+    _, predicted = T._cv_rhos(Z, folds, chosen, pool, T._centred_ranks(y))
+    exact = T._centred_ranks(predicted) @ T._centred_ranks(y)
+    assert exact.max() <= front.cv_rho[-1] + T.MIN_IMPROVEMENT
