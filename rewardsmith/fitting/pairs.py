@@ -71,10 +71,9 @@ def _bin(x: np.ndarray, bins: int) -> np.ndarray:
 def _gain(u: np.ndarray, v: np.ndarray, r: np.ndarray) -> float:
     """Best four-quadrant gain of cuts on ``u`` and ``v`` less the best single cut of either."""
     ku, kv = u.max() + 1, v.max() + 1
-    counts = np.zeros((ku, kv))
-    sums = np.zeros((ku, kv))
-    np.add.at(counts, (u, v), 1.0)
-    np.add.at(sums, (u, v), r)
+    cell = u * kv + v
+    counts = np.bincount(cell, minlength=ku * kv).reshape(ku, kv).astype(np.float64)
+    sums = np.bincount(cell, weights=r, minlength=ku * kv).reshape(ku, kv)
     n = np.cumsum(np.cumsum(counts, 0), 1)
     s = np.cumsum(np.cumsum(sums, 0), 1)
     # Cuts after bin i of u and j of v: the low-low quadrant's totals, then the other three.

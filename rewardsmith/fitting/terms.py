@@ -163,7 +163,8 @@ def term_library(X: np.ndarray, y=None, *, pairs: int = MAX_PAIRS) -> list[Term]
     terms += [Term("product", a, b) for a, b in itertools.combinations(paired, 2)]
     if y is not None and pairs > 0 and len(varying) > 1:
         columns = sorted(ranked[:MAX_FAST_COLUMNS])
-        own = [t for t in terms if t.b < 0 and t.a in set(columns)]
+        near = set(columns)
+        own = [t for t in terms if t.b < 0 and t.a in near]
         terms += hinge_products(X, main_residuals(X, y, own), pairs, columns)
     return terms
 
