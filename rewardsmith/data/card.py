@@ -14,6 +14,14 @@ first resource's ``schema.fields`` carry a ``description`` each::
          "primaryKey": "wine_id"},
        "rewardsmith": {"target": "grade", "better": "higher"}}]}
 
+An attribute whose levels have an order says so the Table Schema way, with ``categories`` (its
+levels, in order) and ``"categoriesOrdered": true``::
+
+    {"name": "cut", "type": "string", "description": "quality of the cut",
+     "categories": ["Fair", "Good", "Very Good", "Premium", "Ideal"], "categoriesOrdered": true}
+
+Such an attribute is weighed as one number, its place in the order (see ``encoding``).
+
 Frictionless has no word for a target, so the resource carries one custom property,
 ``rewardsmith``: ``target`` (the column to rank by), ``better`` ("higher" or "lower"), and
 optionally ``attributes`` (the columns to use; by default every described field but the target
@@ -54,6 +62,7 @@ class Card:
     license: str = ""
     source: str = ""
     paths: tuple[str, ...] = ()            # the resource's data file(s), as the card names them
+    orders: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ordered categories
     extra: dict = field(default_factory=dict)  # the resource's other rewardsmith settings
 
     # -- reading -----------------------------------------------------------------------------
@@ -101,6 +110,8 @@ class Card:
             names = list(listed)
         else:
             names = [n for n in notes if n not in {target, id_column, *ignored}]
+        orders = {f["name"]: _ordered_categories(f, where) for f in fields
+                  if f.get("categoriesOrdered") is True}
         licenses = descriptor.get("licenses") or []
         sources = descriptor.get("sources") or []
         return cls(
@@ -116,6 +127,7 @@ class Card:
             license=_first_text(licenses, ("title", "name")),
             source=_first_text(sources, ("title", "path")),
             paths=_paths(resource.get("path")),
+            orders=orders,
             extra={k: v for k, v in own.items()
                    if k not in ("target", "better", "attributes", "ignored")},
         )
@@ -151,7 +163,9 @@ class Card:
         if self.id_column:
             fields.append({"name": self.id_column, "type": "string",
                            "description": "identifies the item"})
-        fields += [{"name": n, "type": "number", "description": d}
+        fields += [{"name": n, "type": "number", "description": d} if n not in self.orders
+                   else {"name": n, "type": "string", "description": d,
+                         "categories": list(self.orders[n]), "categoriesOrdered": True}
                    for n, d in self.attributes.items()]
         if self.target:
             fields.append({"name": self.target, "type": "number",
@@ -189,6 +203,24 @@ def as_card(card) -> Card | None:
         return Card.load(card)
     raise DatasetError(f"card must be a path to a datapackage.json, a dict or a Card, not a "
                        f"{type(card).__name__}")
+
+
+def _ordered_categories(field_: dict, where: str) -> tuple[str, ...]:
+    """A field's ``categories`` (values, or objects with a ``value``) as text, in order."""
+    categories = field_.get("categories")
+    if not isinstance(categories, list) or not categories:
+        raise DatasetError(f"{where}: field {field_['name']!r} has categoriesOrdered but no "
+                           "categories; list its levels in order, e.g. \"categories\": "
+                           "[\"Fair\", \"Good\", \"Ideal\"]")
+    values = [c.get("value") if isinstance(c, dict) else c for c in categories]
+    if any(v is None or isinstance(v, (dict, list)) for v in values):
+        raise DatasetError(f"{where}: field {field_['name']!r} has a category that is not a "
+                           "value (text, a number, or an object with a \"value\")")
+    levels = tuple(str(v).strip() for v in values)
+    if len(set(levels)) < len(levels):
+        raise DatasetError(f"{where}: field {field_['name']!r} lists a category twice; list "
+                           "each level once, in order")
+    return levels
 
 
 def _paths(value) -> tuple[str, ...]:

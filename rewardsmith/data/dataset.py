@@ -47,6 +47,9 @@ class Dataset:
     license: str = ""
     levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     source: str = ""
+    #: Ordered text attributes, each with its levels in order (from a card's
+    #: ``categoriesOrdered`` or a pandas ordered categorical): one feature each, its place.
+    orders: dict[str, tuple[str, ...]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     target_note: str = ""
 
@@ -57,10 +60,12 @@ class Dataset:
     @property
     def features(self) -> tuple[str, ...]:
         """The names programs fit and priors speak of: each attribute, a text attribute as one
-        0/1 feature per level after the first (``colour=red``; see ``encoding.Encoding``)."""
+        0/1 feature per level after the first (``colour=red``; see ``encoding.Encoding``), an
+        ordered one as itself (its place in the order)."""
         from .encoding import Encoding
 
-        return Encoding(self.attributes, self.levels).features
+        unordered = {name: known for name, known in self.levels.items() if name not in self.orders}
+        return Encoding(self.attributes, unordered, orders=self.orders).features
 
     def gaps(self) -> tuple[str, ...]:
         """The numeric attributes with a missing value in some row."""

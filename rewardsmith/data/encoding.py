@@ -13,12 +13,20 @@ A function written on features is then written back on the attributes as a user 
 ``filled(attrs["acidity"], 3.2)``, with ``filled`` (a missing value, None or NaN, becomes the fit
 rows' median) defined beside ``score``. A level never seen in the fit rows, or a missing text
 value, matches no indicator: it scores as the reference level.
+
+An *ordered* text attribute (a diamond's cut: Fair < Good < Very Good < Premium < Ideal, as a
+card's ``categoriesOrdered`` or a pandas ordered categorical declares it) is one feature instead:
+its place in the order, 0 for the first. One weight for five levels is what 20 fit rows can
+support, where four indicators are not. Written back it reads
+``ranked(attrs["cut"], CUT_ORDER, 2.0)``, with the order a constant and ``ranked`` (a missing or
+unknown value takes the fit rows' median place) defined beside ``score``.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +43,16 @@ _FILLED_DEF = f'''
 def {FILLED}(value, median):
     """The value, or the fit rows' median where it is missing (None or NaN)."""
     return median if value is None or value != value else value
+'''
+RANKED = "ranked"
+# Comparisons and a sum only, so that the sandbox's column mode scores it on whole columns too.
+_RANKED_DEF = f'''
+
+def {RANKED}(value, order, fallback):
+    """The value's place in order (0 for the first), or fallback (the fit rows' median place)
+    where it is missing or not in the order."""
+    place = sum(number * (value == level) for number, level in enumerate(order))
+    return fallback if value not in order else place
 '''
 
 
@@ -65,21 +83,33 @@ class EncodingError(ValueError):
 
 @dataclass(frozen=True)
 class Encoding:
-    """``attributes``: the table's attributes in order; ``levels``: each text attribute's levels,
-    the reference (most frequent) first; ``medians``: each numeric attribute with missing values,
-    its fit-row median."""
+    """``attributes``: the table's attributes in order; ``levels``: each unordered text
+    attribute's levels, the reference (most frequent) first; ``medians``: each numeric attribute
+    with missing values, its fit-row median; ``orders``: each ordered text attribute's levels in
+    their order, and ``order_medians`` its fit rows' median place."""
 
     attributes: tuple[str, ...]
     levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     medians: dict[str, float] = field(default_factory=dict)
     rare: dict[str, tuple[str, ...]] = field(default_factory=dict)  # levels scored as the reference
+    orders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    order_medians: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, fit: pd.DataFrame, attributes, levels=None, *, gaps=()) -> Encoding:
+    def fit(cls, fit: pd.DataFrame, attributes, levels=None, *, gaps=(), orders=None
+            ) -> Encoding:
         """The encoding of a task: ``levels`` from the dataset (the reference first), less those
         seen in fewer than ``MIN_LEVEL_ROWS`` fit rows; a median from the fit rows for every
-        numeric attribute in ``gaps`` (those with a missing value anywhere in the table)."""
-        levels, rare = dict(levels or {}), {}
+        numeric attribute in ``gaps`` (those with a missing value anywhere in the table); for
+        every attribute in ``orders``, one feature (its place) instead of indicators."""
+        orders = {name: tuple(order) for name, order in (orders or {}).items()}
+        order_medians = {}
+        for name, order in orders.items():
+            places = _places(fit[name], order).dropna().to_numpy()
+            order_medians[name] = (round(float(np.median(places)), 6) if len(places)
+                                   else (len(order) - 1) / 2)
+        levels = {name: known for name, known in (levels or {}).items() if name not in orders}
+        rare = {}
         for name, known in levels.items():
             counts = fit[name].value_counts()
             few = tuple(level for level in known[1:] if counts.get(level, 0) < MIN_LEVEL_ROWS)
@@ -88,17 +118,17 @@ class Encoding:
                 rare[name] = few
         medians = {}
         for name in attributes:
-            if name in levels or name not in gaps:
+            if name in levels or name in orders or name not in gaps:
                 continue
             values = fit[name].to_numpy(dtype=np.float64)
             values = values[np.isfinite(values)]
             medians[name] = round(float(np.median(values)), 6) if len(values) else 0.0
-        return cls(tuple(attributes), levels, medians, rare)
+        return cls(tuple(attributes), levels, medians, rare, orders, order_medians)
 
     @property
     def is_identity(self) -> bool:
         """True when the features are the attributes themselves (numbers, no gaps)."""
-        return not self.levels and not self.medians
+        return not self.levels and not self.medians and not self.orders
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -122,6 +152,8 @@ class Encoding:
         out = frame.drop(columns=list(self.levels))
         for name, median in self.medians.items():
             out[name] = frame[name].astype("float64").fillna(median)
+        for name, order in self.orders.items():
+            out[name] = _places(frame[name], order).fillna(self.order_medians[name])
         for feature, (name, level) in self.indicators().items():
             out[feature] = (frame[name] == level).astype("float64")
         return out
@@ -141,6 +173,14 @@ class Encoding:
                     notes[indicator(name, level)] = (
                         f"1 when {name} is {level!r}, else 0 (against {against})"
                         + (f"; {name}: {note}" if note else ""))
+            elif name in self.orders:
+                order = self.orders[name]
+                notes[name] = (
+                    f"the place of {name} in the order "
+                    + " < ".join(repr(level) for level in order)
+                    + f" (0 = {order[0]!r}, {len(order) - 1} = {order[-1]!r}); a missing or "
+                    f"unknown value is read as {self.order_medians[name]:g}"
+                    + (f"; {name}: {note}" if note else ""))
             elif name in self.medians:
                 notes[name] = (note + "; " if note else "") + (
                     f"missing in some rows, read there as the fit-row median "
@@ -166,7 +206,26 @@ class Encoding:
         the features from the attributes and calls it."""
         return source if self.is_identity else self._wrapped(source)
 
-    def _read_text(self, feature: str, arithmetic: bool, param: str = "attrs") -> str:
+    def order_constants(self, taken=()) -> dict[str, str]:
+        """Each ordered attribute's constant in the written function (``CUT_ORDER``), none of
+        them a name in ``taken``."""
+        names, used = {}, set(taken)
+        for attribute in self.orders:
+            base = re.sub(r"\W+", "_", attribute).strip("_").upper() or "LEVEL"
+            base = ("_" + base if base[0].isdigit() else base) + "_ORDER"
+            name, n = base, 2
+            while name in used:
+                name, n = f"{base}_{n}", n + 1
+            names[attribute] = name
+            used.add(name)
+        return names
+
+    def _read_text(self, feature: str, arithmetic: bool, param: str = "attrs",
+                   constants=None) -> str:
+        if feature in self.orders:
+            constant = (constants or self.order_constants())[feature]
+            return (f"{RANKED}({param}[{json.dumps(feature)}], {constant}, "
+                    f"{self.order_medians[feature]!r})")
         if feature in self.indicators():
             name, level = self.indicators()[feature]
             test = f"{param}[{json.dumps(name)}] == {json.dumps(level)}"
@@ -179,7 +238,8 @@ class Encoding:
         score = _score_def(tree)
         param = score.args.args[0].arg
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-        translated = set(self.indicators()) | set(self.medians)
+        translated = set(self.indicators()) | set(self.medians) | set(self.orders)
+        constants = self.order_constants(_bound(tree))
         edits = []
         for node in ast.walk(score):
             if not (isinstance(node, ast.Name) and node.id == param) or node is score.args.args[0]:
@@ -191,13 +251,23 @@ class Encoding:
             if key not in translated:
                 continue
             arithmetic = isinstance(parents.get(read), (ast.BinOp, ast.UnaryOp))
-            edits.append((read, self._read_text(key, arithmetic, param)))
-        if any(_binds(tree, FILLED)) and self.medians:
-            raise EncodingError(f"the source defines its own {FILLED}")
-        text = _replace_spans(source, edits)
-        if self.medians:
-            text = _add_filled(text)
-        return text
+            edits.append((read, self._read_text(key, arithmetic, param, constants)))
+        for helper, needed in ((FILLED, self.medians), (RANKED, self.orders)):
+            if needed and any(_binds(tree, helper)):
+                raise EncodingError(f"the source defines its own {helper}")
+        return self._add_helpers(_replace_spans(source, edits), constants)
+
+    def _add_helpers(self, text: str, constants: dict[str, str]) -> str:
+        """``text`` with what the reads need: ``filled``, the orders' constants and ``ranked``."""
+        parts = [_FILLED_DEF] if self.medians else []
+        if self.orders:
+            constants_text = "\n".join(
+                f"{constants[name]} = ({', '.join(json.dumps(level) for level in order)}"
+                f"{',' if len(order) == 1 else ''})"
+                for name, order in self.orders.items())
+            parts = [constants_text, *parts, _RANKED_DEF]
+        block = "\n\n\n".join(part.strip("\n") for part in parts)
+        return _add_block(text, block) if block else text
 
     def _wrapped(self, source: str) -> str:
         tree = ast.parse(source)
@@ -205,21 +275,21 @@ class Encoding:
             raise EncodingError("the source already defines score_features")
         score = _score_def(tree)
         renamed = _replace_spans(source, [(score, None)])
+        constants = self.order_constants(_bound(tree))
         lines = []
         indicators = self.indicators()
         for feature in self.features:
-            if feature in indicators or feature in self.medians:
-                value = self._read_text(feature, arithmetic=False)
+            if feature in indicators or feature in self.medians or feature in self.orders:
+                value = self._read_text(feature, arithmetic=False, constants=constants)
             else:
                 value = f"attrs[{json.dumps(feature)}]"
             lines.append(f"        {json.dumps(feature)}: {value},")
         wrapper = (
             "\n\ndef score(attrs):\n"
-            '    """The score of the attributes as they are: each text level a 0/1 feature,\n'
-            '    a missing value its fit-row median."""\n'
+            '    """The score of the attributes as they are: each text level a 0/1 feature\n'
+            '    (an ordered one its place), a missing value its fit-row median."""\n'
             "    return score_features({\n" + "\n".join(lines) + "\n    })\n")
-        text = renamed.rstrip("\n") + "\n" + wrapper
-        return _add_filled(text) if self.medians else text
+        return self._add_helpers(renamed.rstrip("\n") + "\n" + wrapper, constants)
 
 
 def indicator(name: str, level: str) -> str:
@@ -281,9 +351,21 @@ def _replace_spans(source: str, edits) -> str:
     return data.decode("utf-8")
 
 
-def _add_filled(text: str) -> str:
-    """``filled`` defined after the module's docstring, imports and constants, before its
-    first function."""
+def _places(values: pd.Series, order) -> pd.Series:
+    """Each value's place in ``order`` (float; NaN where missing or not in the order)."""
+    return values.map({level: float(place) for place, level in enumerate(order)}).astype(
+        "float64")
+
+
+def _bound(tree: ast.Module) -> set[str]:
+    """Every name the source binds or reads: the orders' constants must not shadow one."""
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | {
+        node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+
+
+def _add_block(text: str, block: str) -> str:
+    """``block`` (helpers) placed after the module's docstring, imports and constants, before
+    its first function."""
     tree = ast.parse(text)
     first = next((s for s in tree.body if isinstance(s, ast.FunctionDef)), None)
     lines = text.splitlines(keepends=True)
@@ -292,4 +374,4 @@ def _add_filled(text: str) -> str:
         at = first.decorator_list[0].lineno - 1
     head = "".join(lines[:at]).rstrip("\n")
     body = "".join(lines[at:])
-    return (head + "\n\n\n" if head else "") + _FILLED_DEF.lstrip("\n") + "\n\n" + body
+    return (head + "\n\n\n" if head else "") + block.rstrip("\n") + "\n\n\n" + body

@@ -131,10 +131,13 @@ def load_dataset(
     reserved = {target, split, id_col}
     attrs = _resolve_attributes(frame, attributes, reserved, card, notes)
 
-    levels = {}
+    levels, orders = {}, {}
     for column in attrs:
         if _is_text(frame[column]):
+            declared = _declared_order(frame[column], column, card)
             frame[column], levels[column] = _as_text(frame[column])
+            if declared:
+                orders[column] = _checked_order(frame[column], column, declared)
         else:
             frame[column] = _as_float(frame, column, id_col, role="attribute")
     frame[target] = _as_float(frame, target, id_col, role="target")
@@ -163,6 +166,7 @@ def load_dataset(
         attribute_notes=dict(card.attributes) if card else {},
         license=card.license if card else "",
         levels=levels,
+        orders=orders,
         source=origin,
         notes=tuple(notes),
         target_note=_target_note(card, target, negated),
@@ -495,6 +499,27 @@ def _as_text(series: pd.Series) -> tuple[pd.Series, tuple[str, ...]]:
     values = series.astype(object).map(lambda v: None if _missing(v) else str(v).strip())
     values = values.map(lambda v: None if v == "" else v).astype(object)
     return values, _levels(values)
+
+
+def _declared_order(series: pd.Series, column: str, card) -> tuple[str, ...] | None:
+    """The levels of an ordered attribute, in order: from the card (``categoriesOrdered``),
+    else from a pandas ordered categorical; None for an unordered one."""
+    if card is not None and column in card.orders:
+        return card.orders[column]
+    if isinstance(series.dtype, pd.CategoricalDtype) and series.dtype.ordered:
+        return tuple(str(level).strip() for level in series.dtype.categories)
+    return None
+
+
+def _checked_order(values: pd.Series, column: str, order) -> tuple[str, ...]:
+    """``order``, after checking that every value of the column is one of its levels."""
+    unknown = sorted(set(values.dropna()) - set(order))
+    if unknown:
+        raise DatasetError(
+            f"attribute {column!r} holds {unknown[0]!r}, which is not among its ordered "
+            f"categories ({', '.join(order)}); add it to the card's categories for {column!r} "
+            "in its place, or fix the value")
+    return tuple(order)
 
 
 def _levels(values: pd.Series) -> tuple[str, ...]:

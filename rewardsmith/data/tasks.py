@@ -79,13 +79,13 @@ def make_task(ds: Dataset, *, fit_size: int | None = None, seed: int = 0,
     description = ds.description or (
         f"Items from the table {ds.name!r}, each judged by people; {ds.target!r} is the judgment.")
     # Programs see numbers with no gaps: text levels as 0/1 features, gaps as fit-row medians.
-    encoding = Encoding.fit(fit, ds.attributes, ds.levels, gaps=ds.gaps())
+    encoding = Encoding.fit(fit, ds.attributes, ds.levels, gaps=ds.gaps(), orders=ds.orders)
     view, missing = ds, {}
     if not encoding.is_identity:
         labels["encoding"] = encoding
         labels["raw_rows"] = RawRows(fit, heldout)
         missing = {a: int(fit[a].isna().sum()) for a in ds.attributes if fit[a].isna().any()}
-        view = replace(ds, attributes=encoding.features, levels={},
+        view = replace(ds, attributes=encoding.features, levels={}, orders={},
                        attribute_notes=encoding.notes(ds.attribute_notes))
         fit, heldout = encoding.transform(fit), encoding.transform(heldout)
     return dspy.Example(

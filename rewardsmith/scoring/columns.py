@@ -47,6 +47,7 @@ def column_reads(source: str) -> ColumnReads:
         return ColumnReads(dynamic=True)
     param = score.args.args[0].arg
     parents = {child: node for node in ast.walk(score) for child in ast.iter_child_nodes(node)}
+    orders = _text_tuples(tree)
     required: dict[str, int] = {}
     optional: dict[str, int] = {}
     text: set[str] = set()
@@ -65,7 +66,8 @@ def column_reads(source: str) -> ColumnReads:
         target = optional if is_get else required
         target.setdefault(name, node.lineno)
         read = parent if not is_get else parents[parent]
-        if _compared_with_text(read, parents.get(read)):
+        if _compared_with_text(read, parents.get(read)) or _ranked(read, parents.get(read),
+                                                                   orders):
             text.add(name)
     optional = {name: line for name, line in optional.items() if name not in required}
     return ColumnReads(required, optional, text=frozenset(text))
@@ -85,6 +87,26 @@ def _compared_with_text(read, compare) -> bool:
                 isinstance(e, ast.Constant) and isinstance(e.value, str) for e in other.elts):
             return True
     return False
+
+
+def _is_texts(node) -> bool:
+    return isinstance(node, (ast.Tuple, ast.List)) and bool(node.elts) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+
+
+def _text_tuples(tree: ast.Module) -> set[str]:
+    """Module constants bound to a tuple or list of texts (an ordered attribute's levels)."""
+    return {target.id for stmt in tree.body if isinstance(stmt, ast.Assign)
+            and _is_texts(stmt.value) for target in stmt.targets if isinstance(target, ast.Name)}
+
+
+def _ranked(read, call, orders) -> bool:
+    """``ranked(read, ORDER, fallback)`` with ``ORDER`` texts: an ordered attribute's place
+    (``encoding.RANKED``), so the read is text."""
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and call.func.id == "ranked" and len(call.args) >= 2 and call.args[0] is read
+            and (_is_texts(call.args[1]) or isinstance(call.args[1], ast.Name)
+                 and call.args[1].id in orders))
 
 
 def _literal_key(node, parent, parents) -> tuple[str, bool] | None:
