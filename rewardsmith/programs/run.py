@@ -47,8 +47,12 @@ class RunResult:
         one the one-standard-error rule chose, read on the table's own columns like
         ``function``."""
         if self.front is None:
-            raise ValueError("this run has no front of selected terms (they need at least "
-                             "100 fit rows)")
+            from ..fitting.terms import MIN_ROWS
+
+            why = (f"they need at least {MIN_ROWS} fit rows, and it had {self.fit_rows}"
+                   if self.fit_rows < MIN_ROWS else
+                   "the program ran with select_terms=False, or the selection kept no term")
+            raise ValueError(f"this run has no front of selected terms: {why}")
         return written_back(self.front.function(terms), self.task)
 
     def _repr_html_(self) -> str:
