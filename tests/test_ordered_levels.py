@@ -189,3 +189,36 @@ def test_the_estimator_fits_an_ordered_categorical_frame():
     assert "ranked(attrs[\"cut\"], CUT_ORDER" in model.function_.source
     as_text = X.assign(cut=X["cut"].astype(str))
     np.testing.assert_allclose(model.predict(X), model.predict(as_text), rtol=1e-12)
+
+
+def test_score_file_reads_an_ordered_column_as_text_by_whole_columns(result, tmp_path):
+    from rewardsmith.scoring.files import score_file
+
+    items = table(n=300, seed=1, ordered=False)
+    items.loc[::9, "cut"] = None
+    items.to_csv(tmp_path / "items.csv", index=False)
+    done = score_file(result.function, tmp_path / "items.csv", tmp_path / "scores.csv",
+                      id_column="gem_id", progress=False)
+    scored = pd.read_csv(tmp_path / "scores.csv")
+    np.testing.assert_allclose(scored["score"], result.function.predict(items[["carat", "cut"]]),
+                               rtol=1e-12)
+    assert done.rows == 300 and done.mode == "columns"
+
+
+@pytest.mark.parametrize("source", [
+    'def score(attrs):\n    return 2 * attrs["carat"] - attrs["cut"]\n',
+    'def score(attrs):\n    if attrs["cut"] > 2.5:\n        return attrs["carat"]\n'
+    '    return max(attrs["carat"], attrs["cut"])\n',
+    'def score(attrs):\n    total = 0.0\n    for name, value in attrs.items():\n'
+    '        total += value\n    return total\n',
+])
+def test_a_function_on_places_written_back_scores_raw_rows_the_same(source):
+    from rewardsmith.sandbox import ScoringFunction
+
+    encoding = Encoding(("carat", "cut"), orders={"cut": CUTS}, order_medians={"cut": 2.0})
+    features = pd.DataFrame({"carat": [0.5, 1.0, 2.0, 1.5], "cut": [0.0, 4.0, 2.0, 2.0]})
+    raw = pd.DataFrame({"carat": [0.5, 1.0, 2.0, 1.5], "cut": ["Fair", "Ideal", None, "Odd"]})
+    expected = ScoringFunction(source, ["carat", "cut"]).predict(features)
+    for written in (encoding.raw_source(source), encoding.wrapped_source(source)):
+        got = ScoringFunction(written, ["carat", "cut"]).predict(raw)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
