@@ -11,7 +11,11 @@ through ``Judge`` and compares ways of choosing among its candidates:
 - ``no prior alone``: the current rule without the prior-alone candidate;
 - ``margin 0.05``: a rival replaces the shrunk ridge only by a CV margin of 0.05;
 - ``flat importance``: the current rule on the prior with every stated importance set to 2;
-- ``ridge``: plain ridge, for reference.
+- ``ridge``: plain ridge, for reference;
+- ``blend``: no choice at all: the mean of the prior alone and the shrunk ridge, each scaled to
+  unit spread on the fit rows (a linear function again, so as readable as either);
+- ``blend all``: the same over every candidate (the prior alone, ridge, shrunk ridge and the
+  neighbours' vote where there is one).
 
 Priors: on validation tables the compiled default (``examples+evidence`` mixed with the
 neighbours' vote, and the vote as a rival, as ``RewardProgram`` does) and the uncompiled one; on
@@ -46,7 +50,8 @@ SOURCES = {
     "validation questions+vote": ("benchmarks/results-prior-variants", "questions", True),
     "train questions+vote": ("benchmarks/results-prior-variants-train", "questions", True),
 }
-RULES = ("current", "shrunk", "no prior alone", "margin 0.05", "flat importance", "ridge")
+RULES = ("current", "shrunk", "no prior alone", "margin 0.05", "flat importance", "ridge",
+         "blend", "blend all")
 
 
 def main(argv=None) -> None:
@@ -125,7 +130,25 @@ def replay(task, prior, alternatives, seed) -> dict:
         outputs = usable_outputs(candidate.function, task.heldout_rows)
         rhos[rule] = heldout_scores(outputs, task.fit_rows, task.heldout_rows)["rho"]
         rhos[f"{rule} chose"] = candidate.name
+    pair = [by_name[n] for n in ("prior", "shrunk ridge") if n in by_name] or [by_name["ridge"]]
+    for rule, members in (("blend", pair), ("blend all", judge.candidates)):
+        outputs = blended(members, task)
+        rhos[rule] = heldout_scores(outputs, task.fit_rows, task.heldout_rows)["rho"]
+        rhos[f"{rule} chose"] = "+".join(c.name for c in members)
     return rhos
+
+
+def blended(candidates, task):
+    """The mean of the candidates' held-out outputs, each divided by its spread on the fit
+    rows (a candidate that fails on either is left out)."""
+    parts = []
+    for candidate in candidates:
+        fit = usable_outputs(candidate.function, task.fit_rows)
+        held = usable_outputs(candidate.function, task.heldout_rows)
+        if fit is None or held is None or not np.std(fit) > 0:
+            continue
+        parts.append(np.asarray(held, dtype=float) / np.std(fit))
+    return np.mean(parts, axis=0) if parts else None
 
 
 def summarize(rows, sizes) -> None:
