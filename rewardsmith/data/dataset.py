@@ -50,6 +50,9 @@ class Dataset:
     #: Ordered text attributes, each with its levels in order (from a card's
     #: ``categoriesOrdered`` or a pandas ordered categorical): one feature each, its place.
     orders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: A column whose rows belong together (an inferred id that repeats: one subject, several
+    #: rows); a random fit/held-out cut keeps each group on one side. Never an attribute.
+    group_column: str | None = None
     notes: tuple[str, ...] = ()
     target_note: str = ""
 

@@ -124,11 +124,22 @@ def load_dataset(
     # Columns the caller named as attributes are never taken for the id.
     named = set([attributes] if isinstance(attributes, str) else attributes or ())
     id_col = _resolve_id(frame, id_column, {target, split, *named}, notes)
+    group = None
+    if id_col is not None and id_column is None and _repeats(frame[id_col]):
+        # An inferred id that repeats is a subject with several rows (panel data), not a row:
+        # its rows stay together on one side of a random cut, so none is scored on itself.
+        group, id_col = id_col, None
+        notes.pop()  # "inferred id column ..."
+        repeated = int(frame[group].duplicated(keep=False).sum())
+        notes.append(f"column {group!r} repeats ({repeated} rows share a value), so it names "
+                     "groups (a subject judged several times), not rows: a random fit/held-out "
+                     "cut keeps each group's rows on one side; pass id_column=... for a column "
+                     "that identifies rows")
     if id_col is None:
         id_col = _free_name(frame, "row_id")
         frame.insert(0, id_col, np.arange(len(frame)))
         notes.append(f"no id column found: added {id_col!r} (row numbers from 0)")
-    reserved = {target, split, id_col}
+    reserved = {target, split, id_col, group}
     attrs = _resolve_attributes(frame, attributes, reserved, card, notes)
 
     levels, orders = {}, {}
@@ -167,6 +178,7 @@ def load_dataset(
         license=card.license if card else "",
         levels=levels,
         orders=orders,
+        group_column=group,
         source=origin,
         notes=tuple(notes),
         target_note=_target_note(card, target, negated),
@@ -383,6 +395,22 @@ def _resolve_id(frame: pd.DataFrame, id_column: str | None, reserved: set, notes
             notes.append(f"inferred id column {column!r}")
             return column
     return None
+
+
+#: Rows per value from which an inferred id that repeats is read as groups: fewer repeats are
+#: more likely stray duplicates of ids, which stay an error naming them.
+GROUP_ROWS_PER_VALUE = 1.5
+
+
+def _repeats(series: pd.Series) -> bool:
+    """Most values on several rows (at least ``GROUP_ROWS_PER_VALUE`` rows per value), and at
+    least two values: groups, not ids."""
+    try:
+        present = series.dropna()
+        distinct = present.nunique()
+        return distinct > 1 and len(present) >= GROUP_ROWS_PER_VALUE * distinct
+    except TypeError:  # unhashable values: _check_ids names them
+        return False
 
 
 def _all_distinct(series: pd.Series) -> bool:

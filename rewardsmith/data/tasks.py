@@ -44,14 +44,32 @@ def split_frames(ds: Dataset, *, holdout_fraction: float = 0.2, seed: int = 0
             raise DatasetError(f"dataset {ds.name!r} has {n} row: at least 2 are needed to keep "
                                "one fit row and one held-out row")
         n_held = min(max(1, round(holdout_fraction * n)), n - 1)
-        order = np.random.default_rng(seed).permutation(n)
-        # Sorted positions keep the file's row order inside each part.
-        fit = ds.frame.iloc[np.sort(order[n_held:])].reset_index(drop=True)
-        heldout = ds.frame.iloc[np.sort(order[:n_held])].reset_index(drop=True)
+        rng = np.random.default_rng(seed)
+        if ds.group_column is not None:
+            held = _held_groups(ds.frame[ds.group_column], n_held, rng)
+        else:
+            held = np.zeros(n, dtype=bool)
+            held[rng.permutation(n)[:n_held]] = True
+        # Boolean masks keep the file's row order inside each part.
+        fit = ds.frame[~held].reset_index(drop=True)
+        heldout = ds.frame[held].reset_index(drop=True)
     if len(fit) == 0:
         raise DatasetError(f"dataset {ds.name!r} has no fit rows: every row of split column "
                            f"{ds.split_column!r} is held out; mark some rows 'train'")
     return fit, heldout
+
+
+def _held_groups(groups: pd.Series, n_held: int, rng) -> np.ndarray:
+    """Rows held out: whole groups in a seeded order until at least ``n_held`` rows, never
+    every group (a row with no group value is a group of its own)."""
+    codes, uniques = pd.factorize(groups)
+    alone = codes < 0
+    codes[alone] = len(uniques) + np.arange(int(alone.sum()))
+    n_groups = int(codes.max()) + 1
+    order = rng.permutation(n_groups)
+    reached = np.cumsum(np.bincount(codes, minlength=n_groups)[order])
+    taken = min(int(np.searchsorted(reached, n_held)) + 1, n_groups - 1)
+    return np.isin(codes, order[:taken])
 
 
 def make_task(ds: Dataset, *, fit_size: int | None = None, seed: int = 0,
