@@ -125,6 +125,20 @@ def test_an_order_constant_does_not_shadow_a_name_of_the_source():
     assert "ranked(attrs[\"cut\"], CUT_ORDER_2, 2.0) * CUT_ORDER" in written
 
 
+def test_order_constants_are_names_the_sandbox_admits_for_any_attribute_name():
+    from rewardsmith.sandbox import ScoringFunction
+
+    names = ("Größe", "1st class", "x")
+    encoding = Encoding(names, orders={n: ("a", "b") for n in names},
+                        order_medians=dict.fromkeys(names, 0.5))
+    assert encoding.order_constants() == {"Größe": "GR_E_ORDER", "1st class": "ORDER_1ST_CLASS",
+                                          "x": "X_ORDER"}
+    source = "def score(attrs):\n    return " + " + ".join(
+        f"attrs[{n!r}]" for n in names) + "\n"
+    f = ScoringFunction(encoding.raw_source(source), list(names))
+    assert f({"Größe": "b", "1st class": "zz", "x": "a"}) == 1.5
+
+
 # -- the written function -------------------------------------------------------------------
 
 def test_the_function_reads_the_level_through_its_place(result):

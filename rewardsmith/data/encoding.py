@@ -211,8 +211,9 @@ class Encoding:
         them a name in ``taken``."""
         names, used = {}, set(taken)
         for attribute in self.orders:
-            base = re.sub(r"\W+", "_", attribute).strip("_").upper() or "LEVEL"
-            base = ("_" + base if base[0].isdigit() else base) + "_ORDER"
+            base = re.sub(r"[^0-9A-Za-z]+", "_", attribute).strip("_").upper() or "LEVEL"
+            # The sandbox refuses names that start with "_"; one cannot start with a digit.
+            base = f"ORDER_{base}" if base[0].isdigit() else f"{base}_ORDER"
             name, n = base, 2
             while name in used:
                 name, n = f"{base}_{n}", n + 1
