@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rewardsmith",
         description="Learn a transparent reward function score(attrs) -> float from human "
-        "judgments. Tables need numeric attribute columns and a target column (human_score).",
+        "judgments. Tables need attribute columns (numbers, booleans or text levels; gaps "
+        "allowed) and a numeric target column (human_score by default).",
     )
     parser.add_argument("--version", action="version", version=f"rewardsmith {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
