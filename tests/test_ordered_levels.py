@@ -236,3 +236,14 @@ def test_a_function_on_places_written_back_scores_raw_rows_the_same(source):
     for written in (encoding.raw_source(source), encoding.wrapped_source(source)):
         got = ScoringFunction(written, ["carat", "cut"]).predict(raw)
         np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_the_run_page_reads_an_ordered_axis_by_its_levels(result):
+    from rewardsmith.report import plots
+    from rewardsmith.report.page import run_page
+
+    fig = plots.new_figure()
+    ax = fig.add_subplot(1, 1, 1)
+    plots.level_axis(ax, CUTS)
+    assert [label.get_text() for label in ax.get_xticklabels()] == list(CUTS)
+    assert "ranked(attrs[&quot;cut&quot;], CUT_ORDER" in run_page(result, fragment=True)

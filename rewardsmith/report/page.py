@@ -82,8 +82,10 @@ def _sections(result):
             yield _p("Each panel moves one attribute across the fit rows' range and shows the "
                      "function's mean score over the fit rows (a partial-dependence line); the "
                      "ticks at the bottom are the fit rows' values.", "note")
-            yield _figure(plots.dependence(curves), "the function's mean score along each "
-                          "attribute")
+            encoding = task.get("encoding") if hasattr(task, "get") else None
+            orders = dict(encoding.orders) if encoding is not None else {}
+            yield _figure(plots.dependence(curves, levels=orders), "the function's mean score "
+                          "along each attribute")
         if failed:
             yield _p(f"No line for {', '.join(failed)}: the function failed on values of the "
                      "fit rows' range.", "note")

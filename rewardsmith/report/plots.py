@@ -42,11 +42,13 @@ def scatter(human, predicted, title: str) -> bytes:
     return png_bytes(fig)
 
 
-def dependence(curves: dict[str, tuple], columns: int = 3) -> bytes:
+def dependence(curves: dict[str, tuple], columns: int = 3, levels=None) -> bytes:
     """One small panel per attribute: the mean score as the attribute moves (a partial-dependence
     line), with the fit rows' values as ticks along the bottom. ``curves`` maps an attribute to
     ``(grid, mean_scores, fit_values)``. The panels share one score scale, so a steeper line is
-    an attribute that moves the score more."""
+    an attribute that moves the score more. ``levels`` names the places of ordered attributes
+    (attribute -> its levels in order), read on their axis instead of 0, 1, 2, ..."""
+    levels = levels or {}
     names = list(curves)
     columns = max(1, min(columns, len(names)))
     rows = math.ceil(len(names) / columns)
@@ -63,10 +65,18 @@ def dependence(curves: dict[str, tuple], columns: int = 3) -> bytes:
                 alpha=0.5)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
+        if name in levels:
+            level_axis(ax, levels[name])
         ax.grid(alpha=0.3)
         if i % columns == 0:
             ax.set_ylabel("mean score", fontsize=8)
     return png_bytes(fig)
+
+
+def level_axis(ax, levels) -> None:
+    """An ordered attribute's axis: its levels at their places 0, 1, 2, ..."""
+    ax.set_xticks(range(len(levels)))
+    ax.set_xticklabels(levels, rotation=30, ha="right", fontsize=6)
 
 
 def front(points: list[dict], title: str) -> bytes:
