@@ -546,6 +546,19 @@ def test_unknown_split_values_name_the_column_values_and_allowed_ones():
     assert "train" in message and "holdout" in message
 
 
+def test_split_marking_every_row_held_out_is_refused_at_load():
+    # Found by the fuzz test: it loaded, and the first fit stopped with "no fit rows".
+    message = error_of(table(split=["test"] * 8))
+    assert "split column 'split' marks no row for fitting" in message
+    assert "mark some rows 'train'" in message
+
+
+def test_split_whose_only_fit_row_is_dropped_is_refused_at_load():
+    frame = table(split=["train"] + ["test"] * 7)
+    frame.loc[0, "human_score"] = np.nan  # a row without a target is dropped
+    assert "marks no row for fitting" in error_of(frame)
+
+
 def test_given_split_column_is_used_and_must_exist():
     ds = load_dataset(table(part=["train"] * 6 + ["test"] * 2), split_column="part")
     assert len(ds.heldout_frame()) == 2 and "part" not in ds.attributes

@@ -161,6 +161,10 @@ def load_dataset(
         frame[split] = _normalize_split(frame[split], split)
 
     frame = _handle_invalid(frame, attrs, target, id_col, on_invalid, notes)
+    if split is not None and not (frame[split] == FIT).any():
+        # Caught here, not at the first fit: every use of a loaded table fits on its fit rows.
+        raise DatasetError(f"split column {split!r} marks no row for fitting (every kept row is "
+                           "held out); mark some rows 'train'")
     levels = {column: _levels(frame[column]) for column in levels}  # of the rows kept
     _check_ids(frame, id_col)
     _check_size_and_spread(frame, attrs, target, min_rows, notes, levels)
