@@ -129,7 +129,7 @@ def load_dataset(
         # An inferred id that repeats is a subject with several rows (panel data), not a row:
         # its rows stay together on one side of a random cut, so none is scored on itself.
         group, id_col = id_col, None
-        notes.pop()  # "inferred id column ..."
+        notes.remove(f"inferred id column {group!r}")
         repeated = int(frame[group].duplicated(keep=False).sum())
         notes.append(f"column {group!r} repeats ({repeated} rows share a value), so it names "
                      "groups (a subject judged several times), not rows: a random fit/held-out "

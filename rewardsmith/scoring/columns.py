@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..data.dataset import DatasetError
+from ..data.encoding import RANKED
 
 
 class MissingColumnError(DatasetError):
@@ -104,7 +105,7 @@ def _ranked(read, call, orders) -> bool:
     """``ranked(read, ORDER, fallback)`` with ``ORDER`` texts: an ordered attribute's place
     (``encoding.RANKED``), so the read is text."""
     return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-            and call.func.id == "ranked" and len(call.args) >= 2 and call.args[0] is read
+            and call.func.id == RANKED and len(call.args) >= 2 and call.args[0] is read
             and (_is_texts(call.args[1]) or isinstance(call.args[1], ast.Name)
                  and call.args[1].id in orders))
 
