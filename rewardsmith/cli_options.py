@@ -62,6 +62,10 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
                    "values, except id, target and split)")
     p.add_argument("--split-column", help="column with train/test values (default: 'split' if "
                    "present, else a seeded random 80/20 cut)")
+    p.add_argument("--group-column", help="column naming rows that belong together (a subject "
+                   "or rater judged several times): the held-out cut and every cross-validation "
+                   "fold keep each group on one side (default: an inferred id such as 'id' whose "
+                   "values repeat, else none)")
     p.add_argument("--on-invalid", choices=("keep", "error", "drop"), default="keep",
                    help="missing values: keep rows with a missing attribute, which the function "
                    "reads as the fit rows' median, and drop rows with no target, with a note "
@@ -135,7 +139,8 @@ def load_data(args):
     attributes = split_list(args.attributes) if args.attributes else None
     dataset = load_dataset(
         args.data, target=args.target, id_column=args.id_column, attributes=attributes,
-        split_column=args.split_column, on_invalid=args.on_invalid,
+        split_column=args.split_column, group_column=getattr(args, "group_column", None),
+        on_invalid=args.on_invalid,
         card=getattr(args, "card", None),
     )
     for note in dataset.notes:

@@ -103,12 +103,14 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
         self.seed = seed
 
     # -- scikit-learn API ----------------------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         """Run the program on all rows of ``X`` (all of them fit rows); returns self.
 
         ``X`` may hold missing values (NaN) and, as a DataFrame, text or categorical columns:
         the function then reads a missing value as the fit rows' median and weighs each level
-        of a text column against its most frequent one."""
+        of a text column against its most frequent one. ``groups`` (a label per row, as
+        scikit-learn's ``GroupKFold`` takes): rows of one subject, kept in one fold by the
+        judge's cross-validation so that no candidate is scored on a subject it was fitted on."""
         frame = X if isinstance(X, pd.DataFrame) else None
         X, y = validate_data(self, X, y, dtype=None if _has_text(frame) else np.float64,
                              y_numeric=True, ensure_min_samples=MIN_SAMPLES,
@@ -118,7 +120,10 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
                              "ranking to learn; RewardRegressor needs at least two target values")
         names = (list(self.feature_names_in_) if hasattr(self, "feature_names_in_")
                  else [f"x{i}" for i in range(X.shape[1])])
-        dataset = self._dataset(X if frame is None else frame, y, names)
+        if groups is not None and len(groups) != len(y):
+            raise ValueError(f"groups has {len(groups)} labels for {len(y)} samples; pass one "
+                             "label per row of X")
+        dataset = self._dataset(X if frame is None else frame, y, names, groups)
         prior = self.prior
         if prior is not None and not isinstance(prior, Prior):
             # An unknown name fails before any call; a text column's levels are named
@@ -210,7 +215,7 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
             program.seed = self.seed
         return program
 
-    def _dataset(self, X, y, names):
+    def _dataset(self, X, y, names, groups=None):
         """The rows as a ``Dataset`` whose rows are all fit rows (the caller keeps test data)."""
         if isinstance(X, pd.DataFrame):
             frame = X.reset_index(drop=True).copy()
@@ -220,8 +225,13 @@ class RewardRegressor(RegressorMixin, BaseEstimator):
         target, split = _free_name(names, "human_score"), _free_name(names, "split")
         frame[target] = y
         frame[split] = "fit"
+        group = None
+        if groups is not None:
+            group = _free_name([*names, target, split], "group")
+            frame[group] = np.asarray(groups)
         return load_dataset(frame, target=target, attributes=names, split_column=split,
-                            description=self.description or None, name="X")
+                            group_column=group, description=self.description or None,
+                            name="X")
 
 
 def _has_text(frame) -> bool:

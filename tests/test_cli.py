@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 from fake_openai_server import FakeOpenAIServer
 from scripted_responders import make_responder
@@ -241,3 +243,16 @@ def test_run_notes_held_out_rows_that_repeat_fit_rows(capsys, tmp_path, monkeypa
     note = next(line for line in out.splitlines() if line.startswith("note: "))
     assert note.startswith("note: 10 of 75 held-out rows repeat a fit row's attributes exactly")
     assert "on the other 65: rho " in note
+
+
+def test_group_column_option_reaches_the_loader(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"rater": np.repeat(list("abcdefghij"), 6), "x": rng.normal(size=60)})
+    frame["human_score"] = frame["x"] + rng.normal(scale=0.3, size=60)
+    frame.to_csv(tmp_path / "rated.csv", index=False)
+    code, out, _ = run_cli(capsys, "baseline", "--data", str(tmp_path / "rated.csv"),
+                           "--group-column", "rater", "--quiet")
+    assert code == 0 and any(line.startswith("ridge") for line in out.splitlines())
+    code, _, err = run_cli(capsys, "baseline", "--data", str(tmp_path / "rated.csv"),
+                           "--group-column", "judge")
+    assert code == 2 and "group column 'judge' not found" in err

@@ -4,7 +4,7 @@ stay comparable across folds even when an attribute sits far from zero."""
 import numpy as np
 import pytest
 
-from rewardsmith.fitting import cross_validate, duplicate_groups, fit_linear, folds
+from rewardsmith.fitting import cross_validate, duplicate_groups, fit_linear, fold_groups, folds
 
 
 def test_rows_with_the_same_attributes_share_a_fold():
@@ -30,6 +30,21 @@ def test_fewer_than_three_groups_fall_back_to_single_rows():
     X = np.array([[1.0]] * 5 + [[2.0]] * 5)
     (repeat,) = folds(len(X), groups=duplicate_groups(X))
     assert len(repeat) == 10
+
+
+def test_a_subject_and_the_copies_of_its_rows_share_one_fold_group():
+    X = np.array([[1.0], [2.0], [2.0], [3.0], [4.0], [5.0]])  # rows 1 and 2 are copies
+    subjects = np.array([0, 0, 1, 2, 3, 3])  # row 0 and 1 one subject; row 2 another
+    labels = fold_groups(X, subjects)
+    assert labels[0] == labels[1] == labels[2]  # joined through row 1's copy
+    assert len({labels[0], labels[3], labels[4]}) == 3 and labels[4] == labels[5]
+
+
+def test_fold_groups_are_the_subjects_or_the_duplicates_alone():
+    X = np.arange(6.0)[:, None]
+    assert fold_groups(X) is None and fold_groups(X, np.arange(6)) is None
+    assert list(fold_groups(X, [5, 5, 7, 7, 9, 9])) == [0, 0, 1, 1, 2, 2]
+    assert list(fold_groups(np.repeat(X[:3], 2, axis=0))) == [0, 0, 1, 1, 2, 2]
 
 
 def test_a_memoriser_is_not_flattered_by_duplicates():

@@ -1,5 +1,6 @@
-"""Panel data: an inferred id that repeats names subjects judged several times, not rows. Their
-rows stay on one side of a random fit/held-out cut, so no subject is scored on itself."""
+"""Panel data: a group column (named, or an inferred id that repeats) names subjects judged
+several times, not rows. Their rows stay on one side of a random fit/held-out cut and of every
+cross-validation fold, so no subject is scored on itself."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rewardsmith.data import load_dataset, split_frames
+from rewardsmith.data import RowTable, load_dataset, make_task, split_frames
 from rewardsmith.data.dataset import DatasetError
+from rewardsmith.fitting import folds
+from rewardsmith.judge import Judge
+from rewardsmith.sklearn import RewardRegressor
 
 
 def panel(subjects=40, visits=3, seed=0):
@@ -67,3 +71,67 @@ def test_a_table_without_groups_is_cut_as_before():
     order = np.random.default_rng(3).permutation(60)
     assert list(held["id"]) == sorted(order[:12])
 
+
+
+def test_a_named_group_column_keeps_its_subjects_on_one_side_of_the_cut():
+    frame = panel().rename(columns={"id": "rater_id"})
+    ds = load_dataset(frame, group_column="rater_id")
+    assert ds.group_column == "rater_id" and "rater_id" not in ds.attributes
+    fit, held = split_frames(ds, seed=1)
+    assert not set(fit["rater_id"]) & set(held["rater_id"])
+
+
+def test_a_group_column_that_is_missing_or_the_target_is_refused():
+    with pytest.raises(DatasetError, match="group column 'rater' not found.*available"):
+        load_dataset(panel(), group_column="rater")
+    with pytest.raises(DatasetError, match="cannot be the group column"):
+        load_dataset(panel(), group_column="human_score")
+
+
+def subject_only_rows(subjects=30, visits=6, seed=0):
+    """Each subject's attributes barely change between its rows and the target is the subject's
+    own level: nothing carries over to a new subject, but a flexible fit recognises old ones."""
+    rng = np.random.default_rng(seed)
+    subject = np.repeat(np.arange(subjects), visits)
+    n = len(subject)
+    frame = pd.DataFrame(rng.normal(size=(subjects, 3))[subject]
+                         + rng.normal(scale=0.01, size=(n, 3)), columns=["a", "b", "c"])
+    frame["id"] = subject
+    frame["human_score"] = rng.normal(size=subjects)[subject] + rng.normal(scale=0.1, size=n)
+    return frame
+
+
+def test_cv_folds_keep_each_subject_in_one_fold():
+    task = make_task(load_dataset(subject_only_rows()))
+    rows = task.fit_rows
+    judge = Judge(rows)
+    subjects = rows.groups
+    for repeat in folds(len(rows), seed=0, groups=judge.cv_groups):
+        for test in repeat:
+            assert set(subjects[test]).isdisjoint(np.delete(subjects, test))
+
+
+def test_cv_does_not_reward_recognising_subjects():
+    rows = make_task(load_dataset(subject_only_rows())).fit_rows
+    grouped = {c.name: c.cv.rho for c in Judge(rows).candidates}
+    # The same rows without their subjects: cross-validation scores the memoriser on its own
+    # subjects, which is what the groups are there to stop.
+    plain = RowTable(rows.frame, rows.attributes, rows.target, rows.id_column)
+    ungrouped = {c.name: c.cv.rho for c in Judge(plain).candidates}
+    assert ungrouped["selected terms"] > 0.6
+    assert grouped["selected terms"] < 0.2
+
+
+def test_the_estimator_given_groups_does_not_choose_what_recognises_subjects(scripted):
+    frame = subject_only_rows()
+    X, y = frame[["a", "b", "c"]].to_numpy(), frame["human_score"].to_numpy()
+    assert RewardRegressor(rounds=1, samples=1).fit(X, y).chosen_ == "selected terms"
+    grouped = RewardRegressor(rounds=1, samples=1).fit(X, y, groups=frame["id"].to_numpy())
+    assert grouped.chosen_ != "selected terms"
+
+
+def test_the_estimator_refuses_groups_of_the_wrong_length(scripted):
+    frame = subject_only_rows()
+    with pytest.raises(ValueError, match="groups has 3 labels for 180 samples"):
+        RewardRegressor(rounds=1, samples=1).fit(frame[["a", "b"]], frame["human_score"],
+                                                 groups=[1, 2, 3])

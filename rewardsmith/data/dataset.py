@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 FIT = "fit"
@@ -16,6 +17,15 @@ class DatasetError(ValueError):
     The message is one line: it names the column, row or file at fault and says the fix, so that the
     command line can print it as it is, with no traceback.
     """
+
+
+def group_codes(values) -> np.ndarray:
+    """An integer per row, equal for rows of one group; a row with no group value is a group of
+    its own (not one group of every such row)."""
+    codes, uniques = pd.factorize(values)
+    alone = codes < 0
+    codes[alone] = len(uniques) + np.arange(int(alone.sum()))
+    return codes
 
 
 def fmt(value: float) -> str:
@@ -50,8 +60,9 @@ class Dataset:
     #: Ordered text attributes, each with its levels in order (from a card's
     #: ``categoriesOrdered`` or a pandas ordered categorical): one feature each, its place.
     orders: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: A column whose rows belong together (an inferred id that repeats: one subject, several
-    #: rows); a random fit/held-out cut keeps each group on one side. Never an attribute.
+    #: A column whose rows belong together (one subject, several rows: named, or an inferred
+    #: id that repeats); a random fit/held-out cut and every CV fold keep each group on one
+    #: side. Never an attribute.
     group_column: str | None = None
     notes: tuple[str, ...] = ()
     target_note: str = ""

@@ -65,6 +65,7 @@ def load_dataset(
     attributes=None,
     target: str | None = None,
     split_column: str | None = None,
+    group_column: str | None = None,
     description: str | None = None,
     on_invalid: str = "keep",
     name: str | None = None,
@@ -90,11 +91,16 @@ def load_dataset(
     card's target, attributes and id are used where the call gives none. A card whose target is
     better when lower (``"better": "lower"``) has the target negated, so that a higher score is
     always a better item; the notes say so.
+
+    ``group_column`` names rows that belong together (one subject or rater judged several
+    times): a random fit/held-out cut, and every cross-validation fold, keeps each group's rows
+    on one side, so no function is scored on a subject it was fitted on. Without it, an inferred
+    id (``id``, ``item_id``, ...) whose values repeat on most rows is taken as such groups.
     """
     if on_invalid not in ON_INVALID:
         raise DatasetError(f"on_invalid must be 'keep', 'error' or 'drop', not {on_invalid!r}")
     for role, value in (("target", target), ("id_column", id_column),
-                        ("split_column", split_column)):
+                        ("split_column", split_column), ("group_column", group_column)):
         if value is not None and not isinstance(value, str):
             raise DatasetError(f"{role} must be one column name (text), not a "
                                f"{type(value).__name__}: {_name(value)}")
@@ -123,9 +129,9 @@ def load_dataset(
     split = _resolve_split(frame, split_column, target)
     # Columns the caller named as attributes are never taken for the id.
     named = set([attributes] if isinstance(attributes, str) else attributes or ())
-    id_col = _resolve_id(frame, id_column, {target, split, *named}, notes)
-    group = None
-    if id_col is not None and id_column is None and _repeats(frame[id_col]):
+    group = _resolve_group(frame, group_column, {target, split, id_column, *named})
+    id_col = _resolve_id(frame, id_column, {target, split, group, *named}, notes)
+    if group is None and id_col is not None and id_column is None and _repeats(frame[id_col]):
         # An inferred id that repeats is a subject with several rows (panel data), not a row:
         # its rows stay together on one side of a random cut, so none is scored on itself.
         group, id_col = id_col, None
@@ -377,6 +383,16 @@ def _resolve_split(frame: pd.DataFrame, split: str | None, target: str) -> str |
     if split is not None and split == target:
         raise DatasetError(f"column {split!r} cannot be both the target and the split column")
     return split
+
+
+def _resolve_group(frame: pd.DataFrame, group_column: str | None, others: set) -> str | None:
+    if group_column is None:
+        return None
+    _require(frame, group_column, "group", "pass group_column='COLUMN' or leave it out")
+    if group_column in others:
+        raise DatasetError(f"column {group_column!r} cannot be the group column: it is already "
+                           "the target, split, id or a named attribute")
+    return group_column
 
 
 def _resolve_id(frame: pd.DataFrame, id_column: str | None, reserved: set, notes: list[str]

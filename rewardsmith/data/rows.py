@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..scoring.text import coded, is_text
-from .dataset import DatasetError
+from .dataset import DatasetError, group_codes
 
 
 class RowTable:
@@ -19,9 +19,11 @@ class RowTable:
     would be pure waste. Pickling works as usual.
     """
 
-    def __init__(self, frame: pd.DataFrame, attributes, target: str, id_column: str | None = None):
+    def __init__(self, frame: pd.DataFrame, attributes, target: str, id_column: str | None = None,
+                 group_column: str | None = None):
         attributes = tuple(attributes)
         wanted = ([id_column] if id_column is not None else []) + [*attributes, target]
+        wanted += [group_column] if group_column is not None else []
         missing = [c for c in dict.fromkeys(wanted) if c not in frame.columns]
         if missing:
             raise DatasetError(f"RowTable: columns {missing} are not in the frame; pass a frame "
@@ -30,6 +32,7 @@ class RowTable:
         self.attributes = attributes
         self.target = target
         self.id_column = id_column
+        self.group_column = group_column
         self.columns = list(attributes)  # the names for the sandbox: text ones carry levels
         matrix = np.empty((len(self._frame), len(attributes)), dtype=np.float64)
         for j, name in enumerate(attributes):
@@ -59,6 +62,14 @@ class RowTable:
         return self._y
 
     @property
+    def groups(self) -> np.ndarray | None:
+        """A label per row for rows that belong together (one subject's several judgments), or
+        None. Cross-validation keeps a group in one fold, as the held-out cut does."""
+        if self.group_column is None:
+            return None
+        return group_codes(self._frame[self.group_column])
+
+    @property
     def ids(self) -> list:
         """Row ids (the id column's values, or row numbers when there is none)."""
         if self.id_column is None:
@@ -77,7 +88,8 @@ class RowTable:
         positions = np.asarray(positions)
         if positions.dtype == bool:
             positions = np.flatnonzero(positions)
-        return RowTable(self._frame.iloc[positions], self.attributes, self.target, self.id_column)
+        return RowTable(self._frame.iloc[positions], self.attributes, self.target, self.id_column,
+                        self.group_column)
 
     def __repr__(self) -> str:
         return f"<RowTable {len(self)} rows x {len(self.attributes)} attributes>"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset, DatasetError
+from .dataset import Dataset, DatasetError, group_codes
 from .encoding import Encoding, RawRows
 from .loading import load_dataset
 from .profile import profile
@@ -62,9 +62,7 @@ def split_frames(ds: Dataset, *, holdout_fraction: float = 0.2, seed: int = 0
 def _held_groups(groups: pd.Series, n_held: int, rng) -> np.ndarray:
     """Rows held out: whole groups in a seeded order until at least ``n_held`` rows, never
     every group (a row with no group value is a group of its own)."""
-    codes, uniques = pd.factorize(groups)
-    alone = codes < 0
-    codes[alone] = len(uniques) + np.arange(int(alone.sum()))
+    codes = group_codes(groups)
     n_groups = int(codes.max()) + 1
     order = rng.permutation(n_groups)
     reached = np.cumsum(np.bincount(codes, minlength=n_groups)[order])
@@ -113,8 +111,8 @@ def make_task(ds: Dataset, *, fit_size: int | None = None, seed: int = 0,
         prior_schema=view.schema_text(fit, ranges="undescribed"),
         card=view.card_entry(),
         profile=profile(fit, view.attributes, ds.target, seed=seed, missing=missing),
-        fit_rows=RowTable(fit, view.attributes, ds.target, ds.id_column),
-        heldout_rows=RowTable(heldout, view.attributes, ds.target, ds.id_column),
+        fit_rows=RowTable(fit, view.attributes, ds.target, ds.id_column, ds.group_column),
+        heldout_rows=RowTable(heldout, view.attributes, ds.target, ds.id_column, ds.group_column),
         fit_size=len(fit),
         seed=seed,
         **labels,

@@ -10,6 +10,9 @@ folds of one repeat and averaged over repeats.
 
 Rows that repeat one attribute vector (wine has 787 such rows among 5198) stay in one fold
 (``groups``): otherwise a candidate that memorises is scored on copies of its own training rows.
+So do one subject's rows in panel data (``fold_groups``), for the same reason: the held-out cut
+keeps a subject on one side, and a fold that did not would flatter what fits subjects, not
+attributes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .rank import spearman
 
@@ -64,6 +69,38 @@ def duplicate_groups(X) -> np.ndarray | None:
     return labels if labels.max() + 1 < len(X) else None
 
 
+def fold_groups(X, subjects=None) -> np.ndarray | None:
+    """A label per row for rows that must share a fold: rows with the same attribute vector
+    (``duplicate_groups``) or the same subject, joined (a subject's rows and every copy of
+    them). None when no two rows belong together."""
+    duplicates = duplicate_groups(X)
+    parts = [labels for labels in (duplicates, subjects) if labels is not None]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return _labels(parts[0])
+    return _joined(len(X), parts)
+
+
+def _labels(values) -> np.ndarray | None:
+    labels = np.unique(np.asarray(values), return_inverse=True)[1].ravel()
+    return labels if len(labels) and labels.max() + 1 < len(labels) else None
+
+
+def _joined(n: int, parts) -> np.ndarray | None:
+    """Connected rows: two rows share a label when a chain of shared labels links them."""
+    heads, tails = [], []
+    for labels in parts:
+        labels = np.asarray(labels)
+        order = np.argsort(labels, kind="stable")
+        same = labels[order][:-1] == labels[order][1:]  # neighbours in label order
+        heads.append(order[:-1][same])
+        tails.append(order[1:][same])
+    heads, tails = np.concatenate(heads), np.concatenate(tails)
+    links = coo_matrix((np.ones(len(heads)), (heads, tails)), shape=(n, n))
+    return _labels(connected_components(links, directed=False)[1])
+
+
 def _group_members(groups) -> list[np.ndarray]:
     """Row indices per group, in order of each group's first row."""
     _, first, labels = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
@@ -78,7 +115,7 @@ def scheme_name(n: int, groups=None) -> str:
     grouped = groups is not None and len(np.unique(groups)) >= 3
     if n <= LOO_MAX_ROWS:
         return f"{'leave-one-group-out' if grouped else 'leave-one-out'} ({n} rows)"
-    return f"{REPEATS} x {FOLDS}-fold{' over groups of duplicates' if grouped else ''} ({n} rows)"
+    return f"{REPEATS} x {FOLDS}-fold{' over groups of rows' if grouped else ''} ({n} rows)"
 
 
 def cross_validate(fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], y,

@@ -24,9 +24,9 @@ import numpy as np
 from ..fitting import (
     CVScore,
     cross_validate,
-    duplicate_groups,
     fit_linear,
     fit_terms,
+    fold_groups,
     linear_function,
     term_front,
     term_matrix,
@@ -111,7 +111,7 @@ def terms_candidate(rows, cv_rows, seed: int = 0, groups=None,
         return fit_terms(X[train], y[train], terms).rank_score(term_matrix(terms, X[test]))
 
     cv = cross_validate(fit_predict, y, seed, groups)
-    front = term_front(rows.X, rows.y, max_terms=cap, groups=duplicate_groups(rows.X),
+    front = term_front(rows.X, rows.y, max_terms=cap, groups=fold_groups(rows.X, rows.groups),
                        seed=seed, attributes=rows.attributes)
     if not front.terms:
         return None

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..fitting import Prior, duplicate_groups
+from ..fitting import Prior, fold_groups
 from ..metrics.spearman import evaluate_function, worst_ranked
 from ..sandbox import SandboxError, ScoringFunction, UnsafeCodeError, default_sandbox
 from ..sandbox.rewrite import (
@@ -84,7 +84,7 @@ class Judge:
         self.lift_constants = lift_constants
         self.sandbox = sandbox or default_sandbox()
         self.cv_rows = _subsample(rows, CV_MAX_ROWS, seed)
-        self.cv_groups = duplicate_groups(self.cv_rows.X)
+        self.cv_groups = fold_groups(self.cv_rows.X, self.cv_rows.groups)
         vector = prior.vector(rows.attributes) if prior else np.zeros(len(rows.attributes))
         self.candidates: list[Candidate] = statistical_candidates(
             rows, self.cv_rows, vector, seed, self.cv_groups)
