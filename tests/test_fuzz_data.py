@@ -198,6 +198,7 @@ def check_valid(ds: Dataset) -> None:
     assert len(set(ds.attributes)) == len(ds.attributes)
     assert ds.target not in ds.attributes and ds.id_column not in ds.attributes
     assert ds.split_column not in ds.attributes
+    assert ds.group_column is None or ds.group_column not in ds.attributes
     for column in ds.attributes:
         values = frame[column]
         if column in ds.levels:  # text: str or None, every level listed
