@@ -11,7 +11,7 @@ from rewardsmith.corpus import PARTS, catalog, is_reserved, tables
 from rewardsmith.corpus.build import assign_parts, is_copy
 from rewardsmith.corpus.catalog import CATALOG_FILE, RESERVED_FILE, table_hash
 from rewardsmith.corpus.gold import direction_of, gold_prior, importance_of
-from rewardsmith.data import load_dataset
+from rewardsmith.data import load_dataset, split_frames
 
 SHARED_RESERVED = Path(__file__).resolve().parents[2] / "shared" / "reserved-tables.sha256"
 
@@ -158,3 +158,22 @@ def test_no_unseen_table_shares_a_source_with_a_train_table():
     declared = {e["table"]: e["same_source"] for e in json.loads(CURATION_FILE.read_text())
                 if e.get("same_source")}
     assert declared and not set(declared) & set(catalog())
+
+
+def test_every_panel_group_is_a_column_that_repeats_and_is_no_attribute():
+    panels = [t for t in catalog().values() if t.card.group_column]
+    assert {t.part for t in panels} == set(PARTS)
+    for table in panels:
+        ds = load_dataset(table.key)
+        groups = ds.frame[table.card.group_column]
+        assert ds.group_column == table.card.group_column, table.key
+        assert table.card.group_column not in ds.attributes, table.key
+        assert len(groups) / groups.nunique() >= 1.5, table.key
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_corpus_panel_keeps_each_firm_on_one_side_of_the_cut(seed):
+    ds = load_dataset("plm/Snmesp")  # 738 firms, each in every year 1983-1990
+    fit, held = split_frames(ds, seed=seed)
+    assert not set(fit["firm"]) & set(held["firm"])
+    assert len(fit) + len(held) == len(ds.frame) == catalog()["plm/Snmesp"].rows

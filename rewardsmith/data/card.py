@@ -24,9 +24,12 @@ Such an attribute is weighed as one number, its place in the order (see ``encodi
 
 Frictionless has no word for a target, so the resource carries one custom property,
 ``rewardsmith``: ``target`` (the column to rank by), ``better`` ("higher" or "lower"), and
-optionally ``attributes`` (the columns to use; by default every described field but the target
-and the primary key) and ``ignored`` (described columns that are not inputs). Everything else is
-plain Frictionless, so a descriptor written by other tools can be read, and ours by them.
+optionally ``attributes`` (the columns to use; by default every described field but the target,
+the primary key and the group), ``ignored`` (described columns that are not inputs) and
+``group`` (the column naming a subject judged several times, such as a firm in each year of a
+panel: its rows stay on one side of every fit/held-out cut and cross-validation fold, so no
+function is scored on a subject it was fitted on). Everything else is plain Frictionless, so a
+descriptor written by other tools can be read, and ours by them.
 
 The prompt text of a table comes from its card (``Dataset.schema_text``), so a user's CSV with a
 card reaches the language model with meanings, not bare column names.
@@ -58,6 +61,7 @@ class Card:
     better: str = "higher"                 # which end of the target is better
     attributes: dict[str, str] = field(default_factory=dict)  # name -> meaning and scale
     id_column: str | None = None
+    group_column: str | None = None        # a subject judged several times (see above)
     ignored: tuple[str, ...] = ()          # described columns that are never inputs
     license: str = ""
     source: str = ""
@@ -100,6 +104,10 @@ class Card:
         key = schema.get("primaryKey")
         id_column = key[0] if isinstance(key, list) and len(key) == 1 else key
         id_column = id_column if isinstance(id_column, str) else None
+        group_column = own.get("group")
+        if group_column is not None and not isinstance(group_column, str):
+            raise DatasetError(f"{where}: 'group' is {group_column!r}; it must be one column "
+                               'name, such as "group": "firm"')
         ignored = tuple(own.get("ignored", ()))
         listed = own.get("attributes")
         if listed is not None:
@@ -109,7 +117,10 @@ class Card:
                                    "not described in schema.fields; describe them there")
             names = list(listed)
         else:
-            names = [n for n in notes if n not in {target, id_column, *ignored}]
+            names = [n for n in notes if n not in {target, id_column, group_column, *ignored}]
+        if group_column is not None and group_column in names:
+            raise DatasetError(f"{where}: {group_column!r} is both the group and an attribute; "
+                               "a subject's name is not an input: leave it out of 'attributes'")
         orders = {f["name"]: _ordered_categories(f, where) for f in fields
                   if f.get("categoriesOrdered") is True}
         licenses = descriptor.get("licenses") or []
@@ -123,13 +134,14 @@ class Card:
             better=better,
             attributes={n: notes[n] for n in names},
             id_column=id_column,
+            group_column=group_column,
             ignored=ignored,
             license=_first_text(licenses, ("title", "name")),
             source=_first_text(sources, ("title", "path")),
             paths=_paths(resource.get("path")),
             orders=orders,
             extra={k: v for k, v in own.items()
-                   if k not in ("target", "better", "attributes", "ignored")},
+                   if k not in ("target", "better", "attributes", "ignored", "group")},
         )
 
     @classmethod
@@ -174,7 +186,8 @@ class Card:
         if self.id_column:
             schema["primaryKey"] = self.id_column
         own = {"target": self.target, "better": self.better, "attributes": list(self.attributes),
-               **({"ignored": list(self.ignored)} if self.ignored else {}), **self.extra}
+               **({"ignored": list(self.ignored)} if self.ignored else {}),
+               **({"group": self.group_column} if self.group_column else {}), **self.extra}
         path = list(self.paths) if len(self.paths) > 1 else (self.paths or [None])[0]
         resource = {"name": self.name or "table", **({"path": path} if path else {}),
                     "schema": schema, "rewardsmith": own}

@@ -89,9 +89,9 @@ def load_dataset(
 
     ``card`` (a ``datapackage.json`` path, a descriptor dict or a ``Card``) says what the table
     and its columns mean; without one, a file's card beside it is read (``Card.beside``). The
-    card's target, attributes and id are used where the call gives none. A card whose target is
-    better when lower (``"better": "lower"``) has the target negated, so that a higher score is
-    always a better item; the notes say so.
+    card's target, attributes, id and group are used where the call gives none. A card whose
+    target is better when lower (``"better": "lower"``) has the target negated, so that a higher
+    score is always a better item; the notes say so.
 
     ``group_column`` names rows that belong together (one subject or rater judged several
     times): a random fit/held-out cut, and every cross-validation fold, keeps each group's rows
@@ -130,7 +130,12 @@ def load_dataset(
     split = _resolve_split(frame, split_column, target)
     # Columns the caller named as attributes are never taken for the id.
     named = set([attributes] if isinstance(attributes, str) else attributes or ())
-    group = _resolve_group(frame, group_column, {target, split, id_column, *named})
+    from_card = group_column is None and card is not None and card.group_column is not None
+    if from_card:
+        group_column = card.group_column
+    group = _resolve_group(frame, group_column, {target, split, id_column, *named},
+                           fix="fix the card's 'group'" if from_card else
+                           "pass group_column='COLUMN' or leave it out")
     if group is None:
         group = _inferred_group(frame, {target, split, id_column, *named}, notes)
     id_col = _resolve_id(frame, id_column, {target, split, group, *named}, notes)
@@ -378,10 +383,11 @@ def _resolve_split(frame: pd.DataFrame, split: str | None, target: str) -> str |
     return split
 
 
-def _resolve_group(frame: pd.DataFrame, group_column: str | None, others: set) -> str | None:
+def _resolve_group(frame: pd.DataFrame, group_column: str | None, others: set, fix: str
+                   ) -> str | None:
     if group_column is None:
         return None
-    _require(frame, group_column, "group", "pass group_column='COLUMN' or leave it out")
+    _require(frame, group_column, "group", fix)
     if group_column in others:
         raise DatasetError(f"column {group_column!r} cannot be the group column: it is already "
                            "the target, split, id or a named attribute")
