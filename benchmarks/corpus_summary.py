@@ -36,8 +36,16 @@ COMPARE = (("compiled", "uncompiled"), ("compiled", "ridge"), ("compiled", "ebm"
 
 
 def cells(folder: Path) -> list[dict]:
+    """The finished cells of the last bench command there (``results.json``: only cells made
+    with the code and settings it ran, since a stale one is computed again, not reused), else
+    the last record per cell of ``cells.jsonl``."""
+    results = folder / "results.json"
+    if results.is_file():
+        lines = [json.dumps(r) for r in json.loads(results.read_text())["records"]]
+    else:
+        lines = (folder / "cells.jsonl").read_text().splitlines()
     records = {}
-    for line in (folder / "cells.jsonl").read_text().splitlines():
+    for line in lines:
         try:
             r = json.loads(line)
         except json.JSONDecodeError:

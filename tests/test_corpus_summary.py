@@ -37,3 +37,15 @@ def test_direction_agreement_reads_the_cells_prior(tmp_path, capsys):
     stated = sum(1 for s in signs.values() if s)
     assert f"compiled: {stated}/{stated} attributes (100%)" in out
     assert "compiled - uncompiled +0.100" in out
+
+
+def test_the_last_bench_commands_results_win_over_stale_cells(tmp_path, capsys):
+    summary = load_script()
+    cell = {"dataset": "seed", "method": "compiled", "fit_size": 10, "seed": 0, "rho": 0.5,
+            "error": None, "prior": None}
+    stale = {**cell, "rho": 0.9}  # from older code: in cells.jsonl, not in results.json
+    (tmp_path / "cells.jsonl").write_text(json.dumps(cell) + "\n" + json.dumps(stale) + "\n")
+    (tmp_path / "results.json").write_text(json.dumps({"records": [cell]}))
+    assert [r["rho"] for r in summary.cells(tmp_path)] == [0.5]
+    (tmp_path / "results.json").unlink()
+    assert [r["rho"] for r in summary.cells(tmp_path)] == [0.9]
