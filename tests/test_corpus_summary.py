@@ -49,3 +49,28 @@ def test_the_last_bench_commands_results_win_over_stale_cells(tmp_path, capsys):
     assert [r["rho"] for r in summary.cells(tmp_path)] == [0.5]
     (tmp_path / "results.json").unlink()
     assert [r["rho"] for r in summary.cells(tmp_path)] == [0.9]
+
+
+def test_the_full_program_summary_pairs_each_program_with_itself_without_writing(
+        tmp_path, capsys, monkeypatch):
+    from script_loading import BENCHMARKS
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # it imports corpus_summary beside it
+    full_summary = load_script_named("full_program_summary")
+    full, plain = tmp_path / "full", tmp_path / "plain"
+    for folder in (full, plain):
+        folder.mkdir()
+
+    def cell(method, seed, rho, chosen="ridge"):
+        return {"dataset": "t", "method": method, "fit_size": 20, "seed": seed, "rho": rho,
+                "error": None, "chosen": chosen}
+    written = [cell("compiled", 0, 0.5, "attempt 1"), cell("uncompiled", 0, 0.7),
+               cell("compiled", 1, 0.3), cell("uncompiled", 1, 0.4, "attempt 2")]
+    unwritten = [cell("compiled", 0, 0.4), cell("uncompiled", 0, 0.7),
+                 cell("compiled", 1, 0.3), cell("uncompiled", 1, 0.6)]
+    (full / "results.json").write_text(json.dumps({"records": written}))
+    (plain / "results.json").write_text(json.dumps({"records": unwritten}))
+    full_summary.main(str(full), str(plain))
+    row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 20 |")]
+    assert row == ["| 20 | 2 | 0.400 | 0.550 | -0.150 [-0.200, -0.100] | "
+                   "+0.050 [+0.000, +0.100] (2) | -0.100 [-0.200, +0.000] (2) | 1 / 1 |"]
