@@ -9,7 +9,14 @@ Where the text columns' levels have an order (``ORDERS``: a diamond's cut, colou
 clarity, in the order of ggplot2's documentation), a third run reads them as ordered
 categoricals: one feature each, its place in the order, instead of one indicator per level.
 
+``--prior lm`` runs the whole prior step instead, on the embedded model (or ``--lm``): the LM
+states a direction for each level as for any attribute, and the judge trusts it as far as the
+rows support. Its prompt reads the card and no rows, so one call per table and arm serves every
+fit size and seed (cached in ``results-text/dspy_cache``).
+
     .venv/bin/python benchmarks/text_attributes.py --seeds 0-4 --sizes 20,100,1000,all
+    .venv/bin/python benchmarks/text_attributes.py --prior lm --tables wine_quality \
+        --out benchmarks/results-text/cells-lm.jsonl
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import json
 import sys
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -70,11 +78,14 @@ def dataset(name: str, with_text):
     return load_dataset(frame, target=card.target, attributes=attributes, card=card, name=name)
 
 
-def run_cell(name, with_text, size, seed):
+def run_cell(name, with_text, size, seed, elicit_prior=False, program_file=None):
     ds = dataset(name, with_text)
     task = make_task(ds, fit_size=size, seed=seed)
     started = time.perf_counter()
-    prediction = RewardProgram(rounds=0, elicit_prior=False, seed=seed)(**task.inputs())
+    program = RewardProgram(rounds=0, elicit_prior=elicit_prior, seed=seed)
+    if program_file:
+        program = RewardProgram.from_file(program_file)  # its own settings, as the bench runs it
+    prediction = program(**task.inputs())
     seconds = time.perf_counter() - started
     outputs = usable_outputs(prediction.function, task.heldout_rows)
     rho = heldout_scores(outputs, task.fit_rows, task.heldout_rows)["rho"]
@@ -82,7 +93,9 @@ def run_cell(name, with_text, size, seed):
             "features": len(task.fit_rows.attributes), "judge": rho,
             "ridge": spearman(ridge(task.fit_rows).predict(task.heldout_rows),
                               task.heldout_rows.y),
-            "chosen": prediction.chosen, "seconds": round(seconds, 2)}
+            "chosen": prediction.chosen, "seconds": round(seconds, 2),
+            **({"prior": prediction.prior.to_dict() if prediction.prior else None}
+               if elicit_prior else {})}
 
 
 def interval(values, rng, draws=10_000):
@@ -105,8 +118,33 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", default="20,100,1000")
     p.add_argument("--tables", default=",".join(TABLES))
     p.add_argument("--out", default="benchmarks/results-text/cells.jsonl")
+    p.add_argument("--prior", choices=("none", "lm"), default="none",
+                   help="none: the statistical program alone; lm: with the LM's prior step")
+    p.add_argument("--lm", default=None, help="the LM for --prior lm (default: embedded)")
+    p.add_argument("--program", default=None,
+                   help="with --prior lm: a saved program (a compile's library) instead of the "
+                   "uncompiled one")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.prior == "lm":
+        with lm_context(args.lm, Path(args.out).parent):
+            return run(args)
+    return run(args)
+
+
+@contextmanager
+def lm_context(spec, folder: Path):
+    import dspy
+
+    from rewardsmith.lm import make_lm, use_run_cache
+
+    folder.mkdir(parents=True, exist_ok=True)
+    use_run_cache(folder)
+    with dspy.context(lm=make_lm(spec), adapter=dspy.JSONAdapter()):
+        yield
+
+
+def run(args) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {}
@@ -122,7 +160,9 @@ def main(argv=None) -> int:
                     for with_text in (False, True, *([ORDERED] if name in ORDERS else [])):
                         key = (name, with_text, size, seed)
                         if key not in done:
-                            done[key] = run_cell(name, with_text, size, seed)
+                            done[key] = run_cell(name, with_text, size, seed,
+                                                 elicit_prior=args.prior == "lm",
+                                                 program_file=args.program)
                             handle.write(json.dumps(done[key]) + "\n")
                             handle.flush()
     rng = np.random.default_rng(0)
