@@ -65,7 +65,7 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group-column", help="column naming rows that belong together (a subject "
                    "or rater judged several times): the held-out cut and every cross-validation "
                    "fold keep each group on one side (default: the card's 'group', else an "
-                   "inferred id such as 'id' whose values repeat, else none)")
+                   "inferred id such as 'id' or 'subject_id' whose values repeat, else none)")
     p.add_argument("--on-invalid", choices=("keep", "error", "drop"), default="keep",
                    help="missing values: keep rows with a missing attribute, which the function "
                    "reads as the fit rows' median, and drop rows with no target, with a note "

@@ -145,6 +145,28 @@ def test_a_table_written_by_r_keeps_rownames_as_id_and_a_repeating_id_as_groups(
     assert "rownames" not in ds.attributes and "id" not in ds.attributes
 
 
+def test_a_repeating_subject_id_is_the_group_not_a_column_dropped_beside_a_random_cut():
+    frame = panel().rename(columns={"id": "subject_id"})
+    ds = load_dataset(frame)
+    assert ds.group_column == "subject_id" and "subject_id" not in ds.attributes
+    fit, held = split_frames(ds, seed=1)
+    assert not set(fit["subject_id"]) & set(held["subject_id"])
+
+
+def test_a_rater_named_user_id_is_the_group_beside_an_item_id_that_names_rows():
+    frame = panel().rename(columns={"id": "user_id"})
+    frame["user_id"] = "u" + frame["user_id"].astype(str)
+    frame.insert(0, "image_id", [f"img{i}" for i in range(len(frame))])
+    ds = load_dataset(frame)
+    assert ds.id_column == "image_id" and ds.group_column == "user_id"
+
+
+def test_a_distinct_star_id_column_is_no_group():
+    frame = panel(subjects=30, visits=1).rename(columns={"id": "visit_id"})
+    ds = load_dataset(frame)
+    assert ds.group_column is None and "visit_id" not in ds.attributes
+
+
 # -- a card that names the group (the corpus's panels) --------------------------------------
 PANEL_CARD = {"name": "visits", "resources": [{"name": "visits", "schema": {"fields": [
     {"name": "patient", "type": "string", "description": "who was seen"},

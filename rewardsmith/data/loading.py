@@ -395,11 +395,16 @@ def _resolve_group(frame: pd.DataFrame, group_column: str | None, others: set, f
 
 
 def _inferred_group(frame: pd.DataFrame, others: set, notes: list[str]) -> str | None:
-    """An id-named column (``id``, ``item_id``, ...) whose values repeat on most rows names a
-    subject judged several times (panel data), not a row: its rows stay together on one side
-    of a random cut and of every CV fold, so none is scored on itself."""
-    for column in frame.columns:
-        if column not in others and column.lower() in STRONG_ID_NAMES and _repeats(frame[column]):
+    """An id-named column (``id``, ``item_id``, ..., then any ``*_id`` such as ``subject_id``
+    or ``user_id``) whose values repeat on most rows names a subject judged several times
+    (panel data), not a row: its rows stay together on one side of a random cut and of every
+    CV fold, so none is scored on itself. A ``*_id`` column is never an attribute, so reading
+    it as the group loses nothing; left alone, its subjects would straddle the cut."""
+    free = [c for c in frame.columns if c not in others]
+    named = ([c for c in free if c.lower() in STRONG_ID_NAMES]
+             + [c for c in free if c.lower().endswith("_id") and c.lower() not in STRONG_ID_NAMES])
+    for column in named:
+        if _repeats(frame[column]):
             repeated = int(frame[column].duplicated(keep=False).sum())
             notes.append(f"column {column!r} repeats ({repeated} rows share a value), so it names "
                          "groups (a subject judged several times), not rows: a random "
