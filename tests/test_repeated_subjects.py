@@ -161,6 +161,13 @@ def test_a_rater_named_user_id_is_the_group_beside_an_item_id_that_names_rows():
     assert ds.id_column == "image_id" and ds.group_column == "user_id"
 
 
+def test_a_star_id_column_with_few_values_codes_a_category_and_is_no_group():
+    frame = panel()
+    frame["league_id"] = np.where(frame["a"] > 0, "AL", "NL")
+    ds = load_dataset(frame.drop(columns="id"))
+    assert ds.group_column is None and "league_id" not in ds.attributes
+
+
 def test_a_distinct_star_id_column_is_no_group():
     frame = panel(subjects=30, visits=1).rename(columns={"id": "visit_id"})
     ds = load_dataset(frame)

@@ -401,9 +401,12 @@ def _inferred_group(frame: pd.DataFrame, others: set, notes: list[str]) -> str |
     CV fold, so none is scored on itself. A ``*_id`` column is never an attribute, so reading
     it as the group loses nothing; left alone, its subjects would straddle the cut."""
     free = [c for c in frame.columns if c not in others]
-    named = ([c for c in free if c.lower() in STRONG_ID_NAMES]
-             + [c for c in free if c.lower().endswith("_id") and c.lower() not in STRONG_ID_NAMES])
-    for column in named:
+    strong = [c for c in free if c.lower() in STRONG_ID_NAMES]
+    # A weaker name needs many subjects: league_id or division_id with 2-3 values codes a
+    # category, and two groups would make a cut that keeps each whole meaningless.
+    weak = [c for c in free if c.lower().endswith("_id") and c not in strong
+            and _distinct(frame[c]) >= MIN_INFERRED_GROUPS]
+    for column in strong + weak:
         if _repeats(frame[column]):
             repeated = int(frame[column].duplicated(keep=False).sum())
             notes.append(f"column {column!r} repeats ({repeated} rows share a value), so it names "
@@ -439,6 +442,17 @@ def _resolve_id(frame: pd.DataFrame, id_column: str | None, reserved: set, notes
 #: Rows per value from which an inferred id that repeats is read as groups: fewer repeats are
 #: more likely stray duplicates of ids, which stay an error naming them.
 GROUP_ROWS_PER_VALUE = 1.5
+
+
+#: Distinct values a ``*_id`` column needs to be read as groups (subjects) rather than codes.
+MIN_INFERRED_GROUPS = 10
+
+
+def _distinct(series: pd.Series) -> int:
+    try:
+        return int(series.dropna().nunique())
+    except TypeError:  # unhashable values: _check_ids names them
+        return 0
 
 
 def _repeats(series: pd.Series) -> bool:
