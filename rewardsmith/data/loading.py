@@ -118,6 +118,8 @@ def load_dataset(
         if card is not None:
             notes.append(f"read the card beside {Path(source).name}")
     frame = _tidy_columns(raw, notes)
+    # The caller's roles win over the card's; a role from the card names the card in its fix.
+    group_from_card = False
     if card is not None:
         id_column = id_column or card.id_column
         target = target or card.target
@@ -125,16 +127,15 @@ def load_dataset(
             split_column = split_column or spec.split_column
         if attributes is None and card.attributes and spec is None:
             attributes = list(card.attributes)
+        group_from_card = group_column is None and card.group_column is not None
+        group_column = group_column or card.group_column
 
     target = _resolve_target(frame, target, notes)
     split = _resolve_split(frame, split_column, target)
     # Columns the caller named as attributes are never taken for the id.
     named = set([attributes] if isinstance(attributes, str) else attributes or ())
-    from_card = group_column is None and card is not None and card.group_column is not None
-    if from_card:
-        group_column = card.group_column
     group = _resolve_group(frame, group_column, {target, split, id_column, *named},
-                           fix="fix the card's 'group'" if from_card else
+                           fix="fix the card's 'group'" if group_from_card else
                            "pass group_column='COLUMN' or leave it out")
     if group is None:
         group = _inferred_group(frame, {target, split, id_column, *named}, notes)
