@@ -82,9 +82,8 @@ def run_cell(name, with_text, size, seed, elicit_prior=False, program_file=None)
     ds = dataset(name, with_text)
     task = make_task(ds, fit_size=size, seed=seed)
     started = time.perf_counter()
-    program = RewardProgram(rounds=0, elicit_prior=elicit_prior, seed=seed)
-    if program_file:
-        program = RewardProgram.from_file(program_file)  # its own settings, as the bench runs it
+    program = (RewardProgram.from_file(program_file)  # its own settings, as the bench runs it
+               if program_file else RewardProgram(rounds=0, elicit_prior=elicit_prior, seed=seed))
     prediction = program(**task.inputs())
     seconds = time.perf_counter() - started
     outputs = usable_outputs(prediction.function, task.heldout_rows)

@@ -459,12 +459,8 @@ def _distinct(series: pd.Series) -> int:
 def _repeats(series: pd.Series) -> bool:
     """Most values on several rows (at least ``GROUP_ROWS_PER_VALUE`` rows per value), and at
     least two values: groups, not ids."""
-    try:
-        present = series.dropna()
-        distinct = present.nunique()
-        return distinct > 1 and len(present) >= GROUP_ROWS_PER_VALUE * distinct
-    except TypeError:  # unhashable values: _check_ids names them
-        return False
+    distinct = _distinct(series)
+    return distinct > 1 and int(series.notna().sum()) >= GROUP_ROWS_PER_VALUE * distinct
 
 
 def _all_distinct(series: pd.Series) -> bool:
